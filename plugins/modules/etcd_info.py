@@ -1,0 +1,184 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: ezops.etcd contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: etcd_info
+short_description: Report the members, status, health and alarms of an etcd cluster
+version_added: 0.1.0
+description:
+  - Reads, and never changes, the state of an etcd cluster through C(etcdctl -w json).
+  - Reports members (with the learner flag), the status of every endpoint (version, database size,
+    leader, raft term and indexes, errors), health, alarms, the cluster ID and which endpoints did
+    not answer.
+  - Endpoints that do not answer are reported in RV(failed_endpoints); the module fails only when
+    none answers, unless O(fail_on_unreachable=false).
+author:
+  - ezops.etcd developers (@ezops)
+extends_documentation_fragment:
+  - ezops.etcd.connection
+attributes:
+  check_mode:
+    support: full
+    description: The module never changes anything; it runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is no diff.
+  action_group:
+    support: full
+    membership:
+      - ezops.etcd.etcd
+    description: Use C(group/ezops.etcd.etcd) in C(module_defaults) to set the connection options.
+options:
+  cluster:
+    description:
+      - Query the client URLs of every member (from the member list) instead of only O(endpoints).
+    type: bool
+    default: false
+  fail_on_unreachable:
+    description:
+      - Fail when no endpoint answers. With V(false), return RV(healthy=false) and the errors.
+    type: bool
+    default: true
+"""
+
+EXAMPLES = r"""
+- name: Read the cluster state through the local member (kubeasz paths)
+  ezops.etcd.etcd_info:
+  register: etcd
+
+- name: Ask every member, with explicit TLS files
+  ezops.etcd.etcd_info:
+    endpoints: ["https://10.0.0.1:2379"]
+    cluster: true
+    cacert: /etc/kubernetes/ssl/ca.pem
+    cert: /etc/kubernetes/ssl/etcd.pem
+    key: /etc/kubernetes/ssl/etcd-key.pem
+  register: etcd
+
+- name: Stop unless the cluster is healthy
+  ansible.builtin.assert:
+    that: etcd.healthy
+    fail_msg: "etcd unhealthy, no answer from {{ etcd.failed_endpoints }}"
+"""
+
+RETURN = r"""
+cluster_id:
+  description: The cluster ID in hex, as etcdctl prints it.
+  returned: when an endpoint answered
+  type: str
+  sample: 9a1b2c3d4e5f6071
+members:
+  description: The members of the cluster.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id: {description: Member ID in hex., type: str, returned: always}
+    name: {description: Member name (empty until a new member first starts)., type: str, returned: always}
+    peer_urls: {description: Peer URLs., type: list, elements: str, returned: always}
+    client_urls: {description: Client URLs (empty until the member starts)., type: list, elements: str, returned: always}
+    is_learner: {description: Whether the member is a non-voting learner., type: bool, returned: always}
+    started: {description: Whether the member has started (it has a name or client URLs)., type: bool, returned: always}
+  sample:
+    - {id: 8e9e05c52164694d, name: etcd-10.0.0.1, peer_urls: ["https://10.0.0.1:2380"],
+       client_urls: ["https://10.0.0.1:2379"], is_learner: false, started: true}
+endpoints:
+  description: Status of every endpoint that answered.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    endpoint: {description: The endpoint as queried., type: str, returned: always}
+    id: {description: ID (hex) of the member behind the endpoint., type: str, returned: always}
+    version: {description: etcd server version., type: str, returned: always}
+    db_size: {description: Size of the backend database file in bytes., type: int, returned: always}
+    db_size_in_use: {description: Bytes of the database in use (the rest is reclaimable by defrag)., type: int, returned: always}
+    leader: {description: ID (hex) of the leader this member follows., type: str, returned: always}
+    is_leader: {description: Whether this member is the leader., type: bool, returned: always}
+    is_learner: {description: Whether this member is a learner., type: bool, returned: always}
+    revision: {description: Current revision of the key space., type: int, returned: always}
+    raft_term: {description: Raft term., type: int, returned: always}
+    raft_index: {description: Raft index., type: int, returned: always}
+    raft_applied_index: {description: Raft applied index., type: int, returned: always}
+    errors: {description: Errors the member reports (for example an active alarm)., type: list, elements: str, returned: always}
+health:
+  description: Health of every endpoint.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    endpoint: {description: The endpoint., type: str, returned: always}
+    health: {description: Whether it served a quorum read., type: bool, returned: always}
+    took: {description: Duration of the check., type: str, returned: when it answered}
+    error: {description: Why it is unhealthy., type: str, returned: always}
+alarms:
+  description: Active alarms (V(NOSPACE), V(CORRUPT)).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{member_id: 8e9e05c52164694d, alarm: NOSPACE}]
+failed_endpoints:
+  description: Endpoints that did not answer (an endpoint that answers but reports unhealthy is in
+    RV(health) only).
+  returned: always
+  type: list
+  elements: str
+failed_reasons:
+  description: Why each endpoint of RV(failed_endpoints) failed.
+  returned: always
+  type: dict
+healthy:
+  description: Every endpoint answered and is healthy, there is a leader and no alarm is active.
+  returned: always
+  type: bool
+leader:
+  description: ID (hex) of the leader, or null.
+  returned: always
+  type: str
+version:
+  description: The lowest etcd server version among the endpoints that answered.
+  returned: always
+  type: str
+  sample: 3.5.16
+revision:
+  description: The highest current revision among the endpoints that answered.
+  returned: always
+  type: int
+errors:
+  description: Queries that failed although some endpoint answered (for example the member list
+    on a member without quorum).
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ezops.etcd.plugins.module_utils.etcd_client import (
+    connection_argument_spec,
+    run_module,
+)
+
+
+def main():
+    argument_spec = connection_argument_spec()
+    argument_spec.update(
+        cluster=dict(type="bool", default=False),
+        fail_on_unreachable=dict(type="bool", default=True),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+
+    def info(client):
+        result = client.cluster_info(cluster=module.params["cluster"],
+                                     fail_on_unreachable=module.params["fail_on_unreachable"])
+        result["changed"] = False
+        return result
+
+    run_module(module, info)
+
+
+if __name__ == "__main__":
+    main()
