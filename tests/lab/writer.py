@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""A client that writes through every endpoint while the cluster changes under it.
+
+It puts /ezops-writer/<run>/<n> with etcdctl (etcd's own client, with its endpoint failover) until
+the stop file appears, samples every endpoint's /health meanwhile, then reads all keys back and
+writes a JSON report: acknowledged and failed writes, acknowledged writes missing or wrong at the
+end, and the most endpoints seen unhealthy at once.
+
+    writer.py --endpoints https://a:2379,https://b:2379 --cacert ca.pem --cert c.pem --key k.pem \
+              --etcdctl /path/etcdctl --stop-file /tmp/stop --report /tmp/report.json
+
+With --endpoints-file instead of (or besides) --endpoints, the endpoints are read from that file
+(comma or newline separated) before every write and every health sample, so a test can follow a
+membership that changes during the run; the report then lists every endpoint set it used.
+"""
+
+import argparse
+import base64
+import json
+import os
+import ssl
+import subprocess
+import threading
+import time
+import urllib.request
+
+MAX_SECONDS = 900  # a forgotten writer stops by itself (--max-seconds changes it)
+
+
+def current_endpoints(opts):
+    """The endpoints to use now: from --endpoints-file when given (kept when unreadable or empty)."""
+    if opts.endpoints_file:
+        try:
+            with open(opts.endpoints_file) as source:
+                found = [e.strip() for e in source.read().replace("\n", ",").split(",") if e.strip()]
+            if found:
+                opts.endpoints = ",".join(found)
+        except OSError:
+            pass
+    if opts.endpoints not in opts.endpoint_sets:
+        opts.endpoint_sets.append(opts.endpoints)
+    return opts.endpoints
+
+
+def etcdctl(args, opts, timeout=10):
+    argv = [opts.etcdctl, "--endpoints=" + current_endpoints(opts), "--cacert=" + opts.cacert,
+            "--cert=" + opts.cert, "--key=" + opts.key, "--command-timeout=5s"] + args
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False,
+                          env=dict(os.environ, ETCDCTL_API="3"))
+
+
+def sample_health(opts, stop, samples):
+    context = ssl.create_default_context(cafile=opts.cacert)
+    context.load_cert_chain(opts.cert, opts.key)
+    while not stop.is_set():
+        unhealthy = []
+        for endpoint in current_endpoints(opts).split(","):
+            try:
+                with urllib.request.urlopen(endpoint + "/health", context=context, timeout=2) as answer:
+                    if json.load(answer).get("health") != "true":
+                        unhealthy.append(endpoint)
+            except Exception:  # any failure to answer counts as unhealthy
+                unhealthy.append(endpoint)
+        samples.append({"time": time.time(), "unhealthy": unhealthy})
+        stop.wait(0.3)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    for name in ("cacert", "cert", "key", "etcdctl", "stop-file", "report"):
+        parser.add_argument("--" + name, required=True)
+    parser.add_argument("--endpoints", default="")
+    parser.add_argument("--endpoints-file")
+    parser.add_argument("--max-seconds", type=int, default=MAX_SECONDS)
+    opts = parser.parse_args()
+    opts.endpoint_sets = []
+    if not opts.endpoints and not opts.endpoints_file:
+        parser.error("give --endpoints or --endpoints-file")
+    current_endpoints(opts)
+    if not opts.endpoints:
+        parser.error("no endpoints in --endpoints-file %s" % opts.endpoints_file)
+    prefix = "/ezops-writer/%d/" % int(time.time())
+    acked, failures, samples = {}, [], []
+    stop = threading.Event()
+    sampler = threading.Thread(target=sample_health, args=(opts, stop, samples), daemon=True)
+    sampler.start()
+    started, n = time.time(), 0
+    while not os.path.exists(opts.stop_file) and time.time() - started < opts.max_seconds:
+        key, value = "%s%08d" % (prefix, n), "value-%d" % n
+        try:
+            result = etcdctl(["put", key, value], opts)
+            if result.returncode == 0 and result.stdout.strip() == "OK":
+                acked[key] = value
+            else:
+                failures.append({"key": key, "rc": result.returncode, "stderr": result.stderr.strip()[-300:]})
+        except subprocess.TimeoutExpired:
+            failures.append({"key": key, "rc": None, "stderr": "timeout"})
+        n += 1
+    stop.set()
+    sampler.join()
+    read = etcdctl(["get", "--prefix", prefix, "-w", "json"], opts, timeout=60)
+    found = {}
+    if read.returncode == 0:
+        for kv in json.loads(read.stdout).get("kvs", []):
+            found[base64.b64decode(kv["key"]).decode()] = base64.b64decode(kv["value"]).decode()
+    missing = sorted(k for k, v in acked.items() if found.get(k) != v)
+    report = {
+        "attempted": n,
+        "acked": len(acked),
+        "failed": len(failures),
+        "failures": failures[:20],
+        "read_back_ok": read.returncode == 0,
+        "missing_or_wrong": missing[:20],
+        "missing_count": len(missing),
+        "health_samples": len(samples),
+        "max_unhealthy_at_once": max((len(s["unhealthy"]) for s in samples), default=0),
+        "seconds": round(time.time() - started, 1),
+        "endpoint_sets": opts.endpoint_sets,
+    }
+    with open(opts.report + ".partial", "w") as out:
+        json.dump(report, out, indent=2)
+    os.replace(opts.report + ".partial", opts.report)
+
+
+if __name__ == "__main__":
+    main()
