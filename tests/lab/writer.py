@@ -16,6 +16,7 @@ membership that changes during the run; the report then lists every endpoint set
 
 import argparse
 import base64
+import concurrent.futures
 import json
 import os
 import ssl
@@ -49,20 +50,26 @@ def etcdctl(args, opts, timeout=10):
                           env=dict(os.environ, ETCDCTL_API="3"))
 
 
+def endpoint_healthy(endpoint, context):
+    try:
+        with urllib.request.urlopen(endpoint + "/health", context=context, timeout=2) as answer:
+            return json.load(answer).get("health") == "true"
+    except Exception:  # any failure to answer counts as unhealthy
+        return False
+
+
 def sample_health(opts, stop, samples):
+    """Ask every endpoint at the same moment, so one sample is one instant of the cluster: asked in
+    turn, a member still slow to answer and the next one going down would count as down together."""
     context = ssl.create_default_context(cafile=opts.cacert)
     context.load_cert_chain(opts.cert, opts.key)
-    while not stop.is_set():
-        unhealthy = []
-        for endpoint in current_endpoints(opts).split(","):
-            try:
-                with urllib.request.urlopen(endpoint + "/health", context=context, timeout=2) as answer:
-                    if json.load(answer).get("health") != "true":
-                        unhealthy.append(endpoint)
-            except Exception:  # any failure to answer counts as unhealthy
-                unhealthy.append(endpoint)
-        samples.append({"time": time.time(), "unhealthy": unhealthy})
-        stop.wait(0.3)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        while not stop.is_set():
+            endpoints = current_endpoints(opts).split(",")
+            answers = list(pool.map(lambda endpoint: endpoint_healthy(endpoint, context), endpoints))
+            unhealthy = [endpoint for endpoint, healthy in zip(endpoints, answers) if not healthy]
+            samples.append({"time": time.time(), "unhealthy": unhealthy})
+            stop.wait(0.3)
 
 
 def main():
@@ -114,6 +121,7 @@ def main():
         "missing_count": len(missing),
         "health_samples": len(samples),
         "max_unhealthy_at_once": max((len(s["unhealthy"]) for s in samples), default=0),
+        "worst_sample": max(samples, key=lambda s: len(s["unhealthy"]), default=None),
         "seconds": round(time.time() - started, 1),
         "endpoint_sets": opts.endpoint_sets,
     }
