@@ -9,6 +9,12 @@ class ModuleDocFragment(object):
     """Connection and TLS options shared by every ezops.etcd module."""
 
     DOCUMENTATION = r"""
+attributes:
+  action_group:
+    support: full
+    membership:
+      - ezops.etcd.etcd
+    description: Use C(group/ezops.etcd.etcd) in C(module_defaults) to set the connection options.
 options:
   endpoints:
     description:

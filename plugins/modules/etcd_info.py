@@ -27,11 +27,6 @@ attributes:
   diff_mode:
     support: none
     description: Nothing changes, so there is no diff.
-  action_group:
-    support: full
-    membership:
-      - ezops.etcd.etcd
-    description: Use C(group/ezops.etcd.etcd) in C(module_defaults) to set the connection options.
 options:
   cluster:
     description:

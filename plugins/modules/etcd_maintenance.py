@@ -28,11 +28,6 @@ attributes:
   diff_mode:
     support: partial
     description: Compaction and alarms have a before/after; defragmentation reports sizes instead.
-  action_group:
-    support: full
-    membership:
-      - ezops.etcd.etcd
-    description: Use C(group/ezops.etcd.etcd) in C(module_defaults) to set the connection options.
 options:
   action:
     description: The maintenance to run.

@@ -30,11 +30,6 @@ attributes:
   diff_mode:
     support: full
     description: The member list before and after.
-  action_group:
-    support: full
-    membership:
-      - ezops.etcd.etcd
-    description: Use C(group/ezops.etcd.etcd) in C(module_defaults) to set the connection options.
 options:
   state:
     description: What the member should be.

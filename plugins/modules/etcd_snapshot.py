@@ -33,11 +33,6 @@ attributes:
   diff_mode:
     support: full
     description: What the file or data directory held before and after.
-  action_group:
-    support: full
-    membership:
-      - ezops.etcd.etcd
-    description: Use C(group/ezops.etcd.etcd) in C(module_defaults) to set the connection options.
 options:
   state:
     description: What to do with the snapshot file.
