@@ -415,8 +415,11 @@ def summarize(statuses, failed, health, members, alarms, cluster_id, errors):
                       key=lambda v: tuple(int(x) for x in v.split(".")[:3] if x.isdigit()))
     healthy_eps = set(h["endpoint"] for h in health if h["health"])
     failed_endpoints = sorted(failed)
+    # A learner cannot serve the quorum read of a health check; it counts as healthy when it
+    # answers its status and follows the cluster's leader (its "health" entry stays false).
     healthy = (bool(statuses) and not failed_endpoints and not alarms and leader is not None
-               and all(s["endpoint"] in healthy_eps for s in statuses))
+               and all(s["endpoint"] in healthy_eps or (s.get("is_learner") and s["leader"] == leader)
+                       for s in statuses))
     cluster_id = cluster_id or (statuses[0].get("cluster_id") if statuses else None)
     for status in statuses:
         status.pop("cluster_id", None)

@@ -127,7 +127,10 @@ failed_reasons:
   returned: always
   type: dict
 healthy:
-  description: Every endpoint answered and is healthy, there is a leader and no alarm is active.
+  description:
+    - Every endpoint answered and is healthy, there is a leader and no alarm is active.
+    - A learner cannot serve the quorum read of a health check; it counts here when it answers its
+      status and follows the leader (its RV(health) entry stays false).
   returned: always
   type: bool
 leader:

@@ -288,6 +288,30 @@ def test_summarize_needs_a_leader_for_health():
     assert info["healthy"] is False and info["leader"] is None and info["cluster_id"] == "c"
 
 
+def status_of(endpoint, member_id, leader="1", learner=False):
+    return {"endpoint": endpoint, "id": member_id, "leader": leader, "version": "3.5.16",
+            "revision": 3, "cluster_id": "c", "is_learner": learner}
+
+
+@pytest.mark.parametrize(
+    "learner_leader, learner_is_learner, expected",
+    [
+        ("1", True, True),     # a learner catching up: it answers, follows the leader
+        ("9", True, False),    # a learner that follows another leader: not healthy
+        (None, True, False),   # a learner without a leader
+        ("1", False, False),   # a voter whose health check fails is never excused
+    ],
+)
+def test_summarize_excuses_only_a_learner_following_the_leader(learner_leader, learner_is_learner, expected):
+    statuses = [status_of("a", "1"), status_of("b", "2"),
+                status_of("c", "3", leader=learner_leader, learner=learner_is_learner)]
+    health = [{"endpoint": "a", "health": True}, {"endpoint": "b", "health": True},
+              {"endpoint": "c", "health": False, "error": "rpc not supported for learner"}]
+    info = eclient.summarize(statuses, {}, health, [], [], None, [])
+    assert info["healthy"] is expected
+    assert info["health"][2]["health"] is False  # the health list stays what etcd said
+
+
 # --- the probe against real sockets ---------------------------------------------------------
 def test_probe_refused_port(tmp_path):
     sock = socket.socket()
