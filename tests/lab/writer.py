@@ -72,6 +72,16 @@ def sample_health(opts, stop, samples):
             stop.wait(0.3)
 
 
+def max_unhealthy_sustained(samples):
+    """The most endpoints unhealthy in two samples in a row (the same endpoints in both).
+
+    One sample can catch the instant of a leader hand-over, when followers briefly know no leader;
+    an endpoint down in two samples in a row (0.3 s or more apart) is an outage, not an instant.
+    """
+    return max((len(set(a["unhealthy"]) & set(b["unhealthy"])) for a, b in zip(samples, samples[1:])),
+               default=0)
+
+
 def main():
     parser = argparse.ArgumentParser()
     for name in ("cacert", "cert", "key", "etcdctl", "stop-file", "report"):
@@ -121,6 +131,7 @@ def main():
         "missing_count": len(missing),
         "health_samples": len(samples),
         "max_unhealthy_at_once": max((len(s["unhealthy"]) for s in samples), default=0),
+        "max_unhealthy_sustained": max_unhealthy_sustained(samples),
         "worst_sample": max(samples, key=lambda s: len(s["unhealthy"]), default=None),
         "seconds": round(time.time() - started, 1),
         "endpoint_sets": opts.endpoint_sets,
