@@ -1,0 +1,35 @@
+# Copyright: ezops.etcd contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""The ca_trust_problems filter: refuse to replace the CA that running members trust (a wrong
+cluster_dir). The comparison lives in module_utils/etcd_ca_trust.py."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.ezops.etcd.plugins.module_utils.etcd_ca_trust import ca_trust_problems
+
+
+def _member_text(result):
+    """The text of a member's CA file from an ansible.builtin.slurp result; None when it has none."""
+    if not isinstance(result, dict) or "content" not in result:
+        return None
+    try:
+        return base64.b64decode(result["content"]).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return ""
+
+
+def _ca_trust_problems(controller_pem, member_results, controller_path, member_path, cluster_dir):
+    if not isinstance(member_results, dict):
+        raise AnsibleFilterError("ca_trust_problems expects a mapping of host to slurp result")
+    members = {str(host): _member_text(result) for host, result in member_results.items()}
+    return ca_trust_problems(controller_pem or "", members, controller_path, member_path, cluster_dir)
+
+
+class FilterModule:
+    def filters(self):
+        return {"ca_trust_problems": _ca_trust_problems}

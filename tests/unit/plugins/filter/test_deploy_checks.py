@@ -1,0 +1,73 @@
+import base64
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.ezops.etcd.plugins.filter.ca_trust import FilterModule as CaTrust
+from ansible_collections.ezops.etcd.plugins.filter.deploy_checks import FilterModule as DeployChecks
+from ansible_collections.ezops.etcd.plugins.filter.unit_flags import FilterModule as UnitFlags
+
+deploy_problems = DeployChecks().filters()["deploy_problems"]
+deploy_host_problems = DeployChecks().filters()["deploy_host_problems"]
+ca_trust_problems = CaTrust().filters()["ca_trust_problems"]
+unit_flags = UnitFlags().filters()["unit_flags"]
+systemd_sandbox = UnitFlags().filters()["systemd_sandbox"]
+
+
+def stat_result(path, exists=True, isdir=True):
+    return {"item": path, "stat": {"exists": exists, "isdir": isdir} if exists else {"exists": False}}
+
+
+def test_host_problems_from_stat_and_find_results():
+    facts = {"host": "10.0.0.1", "data_dir": "/var/lib", "wal_dir": "", "user": "etcd", "passwd": None,
+             "stat": [stat_result("/var/lib")],
+             "find": {"files": [{"path": "/var/lib/dpkg"}, {"path": "/var/lib/apt"}, {"path": "/var/lib/etcd"}]}}
+    problems = deploy_host_problems(facts)
+    assert [p["code"] for p in problems] == ["data_dir_not_dedicated"]
+    assert "10.0.0.1" in problems[0]["msg"] and "apt, dpkg, etcd" in problems[0]["msg"]
+
+
+def test_host_problems_of_an_etcd_data_dir_and_a_new_host():
+    member = {"host": "h", "data_dir": "/var/lib/etcd", "wal_dir": "", "user": "etcd",
+              "passwd": ["x", "998", "998", "", "/var/lib/etcd", "/usr/sbin/nologin"],
+              "stat": [stat_result("/var/lib/etcd")], "find": {"files": [{"path": "/var/lib/etcd/member"}]}}
+    assert deploy_host_problems(member) == []
+    new_host = {"host": "h", "data_dir": "/var/lib/etcd", "wal_dir": "", "user": "etcd", "passwd": None,
+                "stat": [stat_result("/var/lib/etcd", exists=False)], "find": {"skipped": True}}
+    assert deploy_host_problems(new_host) == []
+
+
+def test_deploy_problems_needs_a_mapping():
+    with pytest.raises(AnsibleFilterError):
+        deploy_problems(["/var/lib"])
+    with pytest.raises(AnsibleFilterError):
+        deploy_host_problems("/var/lib")
+
+
+def test_ca_trust_decodes_slurp_results():
+    fake = "-----BEGIN CERTIFICATE-----\nAAEC\n-----END CERTIFICATE-----\n"
+    other = "-----BEGIN CERTIFICATE-----\nAwQF\n-----END CERTIFICATE-----\n"
+    slurped = {"content": base64.b64encode(fake.encode()).decode(), "encoding": "base64"}
+    missing = {"msg": "file not found: /etc/kubernetes/ssl/ca.pem", "failed": False}
+    assert ca_trust_problems(fake, {"a": slurped, "b": missing}, "c", "m", "d") == []
+    assert [p["code"] for p in ca_trust_problems(other, {"a": slurped}, "c", "m", "d")] == ["ca_not_trusted_by_members"]
+    assert [p["code"] for p in ca_trust_problems(None, {"a": slurped}, "c", "m", "d")] == ["ca_missing_on_controller"]
+    assert ca_trust_problems(None, {"b": missing, "c": {"unreachable": True}}, "c", "m", "d") == []
+
+
+def test_unit_flag_filters_report_bad_input():
+    with pytest.raises(AnsibleFilterError):
+        unit_flags({"tls-min-version": "TLS1.2"}, "not-a-version")
+    with pytest.raises(AnsibleFilterError):
+        unit_flags(["--tls-min-version=TLS1.2"], "3.5.16")
+    with pytest.raises(AnsibleFilterError):
+        systemd_sandbox("/var/lib/etcd", "", {"A\nB": "1"})
+
+
+def test_data_dir_problems_filter():
+    data_dir_problems = DeployChecks().filters()["data_dir_problems"]
+    assert data_dir_problems("/var/lib/etcd") == []
+    assert [p["code"] for p in data_dir_problems("/var/lib", "")] == ["data_dir_system"]
+    assert [p["code"] for p in data_dir_problems("/opt/kube", "", {"bin_dir": "/opt/kube/bin"})] == ["data_dir_overlaps"]
+    with pytest.raises(AnsibleFilterError):
+        data_dir_problems("/var/lib/etcd", "", ["/opt/kube/bin"])
