@@ -47,13 +47,21 @@ options:
     default: /etc/kubernetes/ssl/etcd-key.pem
   user:
     description:
-      - etcd user name when etcd auth is enabled (V(name) or V(name:password)).
+      - etcd user name when etcd auth is enabled, with O(password); V(name:password) is accepted
+        too, but prefer O(password).
+      - Passed to etcdctl as E(ETCDCTL_USER) in its environment (the password part split off into
+        E(ETCDCTL_PASSWORD)), never on its command line nor in a returned value.
+      - The option is C(no_log), since it may hold a password; Ansible therefore masks the user
+        name wherever it appears in the output.
+      - Requires a password; to authenticate by client certificate (its CN), leave it unset.
       - When not set, E(ETCDCTL_USER) is used.
     type: str
   password:
     description:
-      - Password of O(user). Passed to etcdctl through its environment, never on the command line.
-      - When not set, E(ETCDCTL_PASSWORD) is used.
+      - Password of O(user). Passed to etcdctl as E(ETCDCTL_PASSWORD) in its environment, never on
+        its command line, and masked in every returned value, error messages and command output
+        included.
+      - When not set, E(ETCDCTL_PASSWORD) is used. Requires O(user).
     type: str
   command_timeout:
     description:
@@ -72,8 +80,14 @@ options:
       - By default the directory of O(etcdctl_path), then C(/opt/kube/bin), then E(PATH).
     type: path
 notes:
+  - O(endpoints) must be C(http://) or C(https://) URLs with a host and a port, all of one scheme.
+    With C(http://) endpoints etcdctl uses no TLS, so the default TLS files are not passed, and
+    TLS files set explicitly are refused as a likely mistake (use C(https://), or set them to
+    V(null)).
   - Every E(ETCDCTL_*) variable is removed from the environment of the etcdctl commands the module
     runs (etcdctl refuses a flag that a variable also sets); the module options take their place.
+    The credentials are then set as E(ETCDCTL_USER) and E(ETCDCTL_PASSWORD), and no C(--user) or
+    C(--password) flag is passed.
   - The modules form the action group C(ezops.etcd.etcd), so C(module_defaults) can set these
     options once for all of them.
 """

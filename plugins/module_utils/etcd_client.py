@@ -26,14 +26,18 @@ from ansible_collections.ezops.etcd.plugins.module_utils.etcd_common import (
     EtcdUnreachable,
     SnapshotError,
     classify_error,
+    config_error,
     failed_status_endpoints,
     parse_alarms,
     parse_endpoint_health,
     parse_endpoint_status,
     parse_member_list,
     parse_version,
+    redact,
+    split_credentials,
     split_endpoints,
     supports_bump_revision,
+    url_problems,
     version_at_least,
 )
 
@@ -54,12 +58,46 @@ def connection_argument_spec():
         cert=dict(type="path", default=DEFAULT_CERT, fallback=(env_fallback, ["ETCDCTL_CERT"])),
         key=dict(type="path", default=DEFAULT_KEY, no_log=False,
                  fallback=(env_fallback, ["ETCDCTL_KEY"])),
-        user=dict(type="str", fallback=(env_fallback, ["ETCDCTL_USER"])),
+        # no_log: the user may carry its password (name:password), as etcdctl's --user allows.
+        user=dict(type="str", no_log=True, fallback=(env_fallback, ["ETCDCTL_USER"])),
         password=dict(type="str", no_log=True, fallback=(env_fallback, ["ETCDCTL_PASSWORD"])),
         command_timeout=dict(type="int", default=30),
         etcdctl_path=dict(type="path"),
         etcdutl_path=dict(type="path"),
     )
+
+
+TLS_DEFAULTS = {"cacert": DEFAULT_CACERT, "cert": DEFAULT_CERT, "key": DEFAULT_KEY}
+
+
+def secrets_of(params):
+    """Every password the connection options carry (the password option and the part of user
+    after its ':'), to keep them out of results."""
+    found = []
+    password = params.get("password")
+    if password:
+        found.append(password)
+    user = params.get("user") or ""
+    if ":" in user:
+        found.extend([user, user.partition(":")[2]])
+    return [s for s in found if s]
+
+
+def connection_problems(params):
+    """Problems of the connection options that no command needs to reveal, [] when fine."""
+    endpoints = split_endpoints(params.get("endpoints"))
+    problems = url_problems(endpoints, "endpoint", "2379")
+    if endpoints and not problems and all(e.lower().startswith("http://") for e in endpoints):
+        explicit = [o for o in ("cacert", "cert", "key")
+                    if params.get(o) and params.get(o) != TLS_DEFAULTS[o]]
+        if explicit:
+            problems.append((
+                "endpoints %s are plain http://, which etcdctl reaches without TLS, yet %s %s set"
+                % (", ".join(endpoints), " and ".join(explicit),
+                   "is" if len(explicit) == 1 else "are"),
+                "use https:// endpoints if etcd serves TLS there, or set cacert, cert and key to "
+                "null for a plain-http listener"))
+    return problems
 
 
 def _grouped(items):
@@ -103,8 +141,12 @@ class EtcdClient(object):
         self.cacert = params.get("cacert") or None
         self.cert = params.get("cert") or None
         self.key = params.get("key") or None
-        self.user = params.get("user") or None
-        self.password = params.get("password") or None
+        if all(e.lower().startswith("http://") for e in self.endpoints):
+            # etcdctl uses no TLS for http:// endpoints: the kubeasz default files do not apply.
+            for option, default in TLS_DEFAULTS.items():
+                if getattr(self, option) == default:
+                    setattr(self, option, None)
+        self.user, self.password = split_credentials(params.get("user"), params.get("password"))
         self.timeout = max(1, int(params.get("command_timeout") or 30))
         self._paths = {"etcdctl": params.get("etcdctl_path"), "etcdutl": params.get("etcdutl_path")}
         self._found = {}
@@ -150,9 +192,13 @@ class EtcdClient(object):
         self._found[name] = path
         return path
 
-    def _env(self):
+    def _env(self, auth=False):
+        """The environment of a command. With ``auth``, the credentials go in ETCDCTL_USER and
+        ETCDCTL_PASSWORD, never in argv (visible in ps and in the returned cmd); no --user flag is
+        passed then, since etcdctl refuses a flag whose ETCDCTL_* variable is also set."""
         env = {"LANG": "C", "LC_ALL": "C", "ETCDCTL_API": "3"}
-        if self.password:
+        if auth and self.user:
+            env["ETCDCTL_USER"] = self.user
             env["ETCDCTL_PASSWORD"] = self.password
         return env
 
@@ -185,7 +231,7 @@ class EtcdClient(object):
         flags = ["--endpoints=" + ",".join(endpoints),
                  "--dial-timeout=%ds" % min(self.timeout, 5),
                  "--command-timeout=%ds" % self.timeout]
-        for option in ("cacert", "cert", "key", "user"):
+        for option in ("cacert", "cert", "key"):
             value = getattr(self, option)
             if value:
                 flags.append("--%s=%s" % (option, value))
@@ -205,7 +251,7 @@ class EtcdClient(object):
         if json_output:
             argv += ["-w", "json"]
         argv += [str(a) for a in args]
-        rc, out, err = self._run_command(argv, self._env())
+        rc, out, err = self._run_command(argv, self._env(auth=True))
         if rc != 0 and check:
             raise self.error_for(args, argv, rc, out, err, endpoints)
         return rc, out, err
@@ -440,11 +486,18 @@ def summarize(statuses, failed, health, members, alarms, cluster_id, errors):
 
 
 def run_module(module, func):
-    """Run ``func(client)`` and exit; typed errors become fail_json with error_kind."""
+    """Check the connection options, run ``func(client)`` and exit; typed errors become fail_json
+    with error_kind. No password reaches a result: the module masks them, and so does this."""
+    secrets = secrets_of(module.params)
+    no_log_values = getattr(module, "no_log_values", None)
+    if no_log_values is not None:
+        no_log_values.update(secrets)
     try:
+        problems = connection_problems(module.params)
+        if problems:
+            raise config_error(problems)
         client = EtcdClient(module)
         result = func(client)
     except EtcdError as exc:
-        result = exc.to_result()
-        module.fail_json(**result)
-    module.exit_json(**result)
+        module.fail_json(**exc.to_result(secrets))
+    module.exit_json(**redact(result, secrets))

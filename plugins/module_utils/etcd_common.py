@@ -17,7 +17,10 @@ import re
 from urllib.parse import urlsplit
 
 ALARM_NAMES = {0: "NONE", 1: "NOSPACE", 2: "CORRUPT"}
+DISARMABLE_ALARMS = ("NOSPACE", "CORRUPT")
+RECOVERY_RUNBOOK = "docs/disaster-recovery.md"
 SHA256_SIZE = 32
+REDACTED = "********"
 RESTORE_MARKER = os.path.join("member", "ezops-restore.json")
 
 
@@ -40,7 +43,8 @@ class EtcdError(Exception):
         self.stdout = stdout
         self.stderr = stderr
 
-    def to_result(self):
+    def to_result(self, secrets=()):
+        """The fail_json arguments, with every value of ``secrets`` replaced by ********."""
         msg = self.message
         if self.hint:
             msg = "%s. Fix: %s" % (msg.rstrip("."), self.hint)
@@ -50,8 +54,58 @@ class EtcdError(Exception):
             if value is not None:
                 result[key] = value
         result.update(self.extra)
-        return result
+        return redact(result, secrets)
 
+
+def redact(value, secrets):
+    """``value`` (nested dicts, lists, strings) with every occurrence of ``secrets`` masked."""
+    secrets = sorted(set(s for s in secrets or () if s), key=len, reverse=True)
+    if not secrets:
+        return value
+    if isinstance(value, dict):
+        return dict((redact(k, secrets), redact(v, secrets)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return type(value)(redact(v, secrets) for v in value)
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, REDACTED)
+    return value
+
+
+def split_credentials(user, password):
+    """-> (user name, password) from the user option (``name`` or ``name:password``) and the
+    password option. Raises EtcdConfigError (never quoting a password) when they do not make one
+    usable pair: etcdctl would otherwise prompt on a terminal or silently skip authentication."""
+    user = user or None
+    password = password or None
+    if user is None:
+        if password is not None:
+            raise EtcdConfigError("password is set but user is not",
+                                  hint="set user to the etcd user the password belongs to, or "
+                                       "drop password (and ETCDCTL_PASSWORD)")
+        return None, None
+    name, sep, inline = user.partition(":")
+    if not name:
+        raise EtcdConfigError("user has no name before its ':'",
+                              hint="write user as NAME (with password) or NAME:PASSWORD")
+    if sep:
+        if not inline:
+            raise EtcdConfigError("user %s: has an empty password" % name,
+                                  hint="put the password in the password option (no_log), not "
+                                       "after the ':'")
+        if password is not None and password != inline:
+            raise EtcdConfigError("user %s carries a password and the password option holds "
+                                  "another one" % name,
+                                  hint="set the password in one place only: user NAME with "
+                                       "password PASSWORD")
+        password = inline
+    if password is None:
+        raise EtcdConfigError("user %s has no password" % name,
+                              hint="set password (or ETCDCTL_PASSWORD); to authenticate by client "
+                                   "certificate instead, leave user unset")
+    return name, password
 
 class EtcdConfigError(EtcdError):
     kind = "config"
@@ -164,6 +218,72 @@ def split_endpoints(values):
             if item and item not in out:
                 out.append(item)
     return out
+
+
+def url_problems(urls, what, port):
+    """Problems of ``urls`` as client or peer URLs (``what`` names them): a list of
+    (problem, fix) pairs, [] when fine. A URL needs an http or https scheme, a host and a port,
+    and nothing after them."""
+    problems = []
+    schemes = set()
+    for url in urls or []:
+        text = str(url).strip()
+        parts = urlsplit(text)
+        try:
+            has_port = parts.port is not None
+            bad_port = False
+        except ValueError:
+            has_port, bad_port = False, True
+        host = parts.hostname or "<ip>"
+        example = "https://%s:%s" % ("[%s]" % host if ":" in host else host, port)
+        if parts.scheme not in ("http", "https") or not parts.hostname or "://" not in text:
+            problems.append(("%s %r is not a URL" % (what, text),
+                             "write it with its scheme and port, as in https://%s:%s"
+                             % (text.split(":")[0] if text and "://" not in text else "<ip>",
+                                port)))
+            continue
+        schemes.add(parts.scheme)
+        if bad_port or not has_port:
+            problems.append(("%s %r has %s port" % (what, text, "an invalid" if bad_port else "no"),
+                             "%s, as in %s" % ("write a numeric port" if bad_port else "add the port",
+                                               example.replace("https", parts.scheme, 1))))
+        if parts.path.strip("/") or parts.query or parts.fragment:
+            problems.append(("%s %r has a path" % (what, text),
+                             "end it after the port, as in %s" % example))
+    if len(schemes) > 1:
+        problems.append(("%ss mix http:// and https://" % what,
+                         "use https:// for every one (http:// only for a plain-http listener)"))
+    return problems
+
+
+def member_name_problems(name):
+    """Problems of an etcd member name (--name): (problem, fix) pairs, [] when fine."""
+    if name is None or not str(name).strip():
+        return [("name is empty", "give the member's --name (kubeasz uses etcd-<ip>)")]
+    if re.search(r"[\s,=]", name):
+        return [("name %r contains a space, ',' or '=', which --initial-cluster cannot carry"
+                 % name, "use letters, digits, '-', '_' and '.' (kubeasz uses etcd-<ip>)")]
+    return []
+
+
+def config_error(problems):
+    """One EtcdConfigError for (problem, fix) pairs: every problem, then every fix."""
+    return EtcdConfigError("; ".join(p for p, _f in problems) + " (nothing was changed)",
+                           hint="; ".join(f for _p, f in problems))
+
+
+def normalize_checksum(value):
+    """A sha256 given by the user -> 64 lowercase hex digits (``sha256:`` prefix allowed)."""
+    text = (value or "").strip().lower()
+    if text.startswith("sha256:"):
+        text = text[len("sha256:"):]
+    if not re.match(r"^[0-9a-f]{64}$", text):
+        raise EtcdConfigError(
+            "checksum is not a sha256: it must be 64 hex digits, got %d character(s)%s"
+            % (len(text), "" if re.match(r"^[0-9a-f]*$", text) else " that are not all hex"),
+            hint="pass the first field of 'sha256sum <file>' (or the .sha256 file beside the "
+                 "snapshot), or omit checksum")
+    return text
 
 
 def parse_initial_cluster(text):
@@ -390,6 +510,30 @@ def plan_present(members, name, peer_urls, learner):
     return "update", member
 
 
+def health_reasons(members, healthy_ids, leader_id, exclude_id=None):
+    """Why the cluster is not healthy enough for a change: no leader, or voting members (other
+    than ``exclude_id``, the one the change is about) that do not answer or report unhealthy."""
+    healthy = set(to_hex(h) for h in healthy_ids)
+    reasons = []
+    if leader_id is None:
+        reasons.append("the cluster has no leader")
+    sick = [member_key(m) for m in members
+            if not m["is_learner"] and m["id"] != exclude_id and m["id"] not in healthy]
+    if sick:
+        reasons.append("the cluster is unhealthy: member(s) %s do not answer or report unhealthy"
+                       % ", ".join(sorted(sick)))
+    return reasons
+
+
+def quorum_reason(what, voters, reachable, adjective="healthy"):
+    """A reason when ``reachable`` voting members fall short of the quorum of ``voters``."""
+    needed = quorum(voters)
+    if reachable < needed:
+        return ("%s would leave %d %s voting member(s), fewer than the quorum of %d for a cluster "
+                "of %d" % (what, reachable, adjective, needed, voters))
+    return None
+
+
 def plan_removal(members, target_id, healthy_ids, leader_id):
     """Reasons why removing ``target_id`` is unsafe (``force`` overrides); [] when it is safe.
 
@@ -401,19 +545,38 @@ def plan_removal(members, target_id, healthy_ids, leader_id):
     if not target["is_learner"] and len(voters) <= 1:
         raise EtcdRefused("member %s is the last voting member of the cluster" % member_key(target),
                           hint="an etcd cluster cannot remove its last voter; stop it instead")
-    reasons = []
-    if leader_id is None:
-        reasons.append("the cluster has no leader")
-    sick = [member_key(m) for m in voters if m["id"] != target_id and m["id"] not in healthy]
-    if sick:
-        reasons.append("the cluster is unhealthy: member(s) %s do not answer or report unhealthy"
-                       % ", ".join(sorted(sick)))
+    reasons = health_reasons(members, healthy, leader_id, exclude_id=target_id)
     remaining = [m for m in voters if m["id"] != target_id]
-    healthy_remaining = len([m for m in remaining if m["id"] in healthy])
-    needed = quorum(len(remaining))
-    if healthy_remaining < needed:
-        reasons.append("removal would leave %d healthy voting member(s), fewer than the quorum "
-                       "of %d for a cluster of %d" % (healthy_remaining, needed, len(remaining)))
+    shortfall = quorum_reason("removal", len(remaining),
+                              len([m for m in remaining if m["id"] in healthy]))
+    if shortfall:
+        reasons.append(shortfall)
+    return reasons
+
+
+def plan_update(members, target_id, peer_urls, healthy_ids, leader_id):
+    """Reasons why changing the peer URLs of ``target_id`` to ``peer_urls`` is unsafe (``force``
+    overrides, as for a removal); [] when it is safe.
+
+    The same health gate as a removal. Until the member listens on its new URLs the other members
+    cannot reach it, so a voter counts as unreachable unless it is healthy and keeps all its old
+    URLs; the reachable voters must still make the quorum. A single voter has no peer to reach it,
+    and a learner does not vote: neither can cost the quorum."""
+    target_id = to_hex(target_id)
+    healthy = set(to_hex(h) for h in healthy_ids)
+    target = [m for m in members if m["id"] == target_id][0]
+    reasons = health_reasons(members, healthy, leader_id, exclude_id=target_id)
+    voters = [m for m in members if not m["is_learner"]]
+    if target["is_learner"] or len(voters) <= 1:
+        return reasons
+    keeps_old = set(normalize_urls(target["peer_urls"])) <= set(normalize_urls(peer_urls))
+    reachable = len([m for m in voters if m["id"] != target_id and m["id"] in healthy])
+    if target_id in healthy and keeps_old:
+        reachable += 1
+    shortfall = quorum_reason("changing the peer URLs of %s before it listens on them"
+                              % member_key(target), len(voters), reachable, "reachable")
+    if shortfall:
+        reasons.append(shortfall)
     return reasons
 
 
@@ -464,13 +627,43 @@ def defrag_order(statuses):
 def compaction_target(current_revision, requested=None):
     """-> (revision to compact to, or None when there is nothing to compact)."""
     target = current_revision if requested is None else int(requested)
+    if target < 1:
+        raise EtcdConfigError("revision %d is not a revision: etcd revisions start at 1" % target,
+                              hint="omit revision to compact to the current one, or give a "
+                                   "revision from etcd_info's revision")
     if target > current_revision:
-        raise EtcdRefused("revision %d is in the future: the current revision is %d"
-                          % (target, current_revision),
-                          hint="omit revision to compact to the current one")
+        raise EtcdRefused("revision %d is in the future: the current revision is %d (nothing was "
+                          "compacted)" % (target, current_revision),
+                          hint="omit revision to compact to the current one, or give one at most "
+                               "%d" % current_revision)
     if target <= 1:
         return None
     return target
+
+
+def plan_disarm(alarms, wanted):
+    """-> the alarm types ``etcdctl alarm disarm`` would clear (it clears every active alarm).
+
+    Raises EtcdRefused when an active alarm is of a type not in ``wanted``: above all CORRUPT,
+    which must never be cleared as a side effect of freeing space."""
+    wanted = [str(w).upper() for w in (wanted or [])]
+    active = sorted(set(a["alarm"] for a in alarms))
+    unwanted = [a for a in active if a not in wanted]
+    if "CORRUPT" in unwanted:
+        members = ", ".join(sorted(a["member_id"] for a in alarms if a["alarm"] == "CORRUPT"))
+        raise EtcdRefused(
+            "a CORRUPT alarm is active (member(s) %s): etcd found data that differs between "
+            "members, and 'alarm disarm' clears every alarm, so disarming %s would clear it too "
+            "(nothing was disarmed)" % (members, ", ".join(wanted) or "anything"),
+            hint="follow the CORRUPT alarm section of %s (replace the corrupt member from a "
+                 "healthy one) before disarming; only then set alarms: [CORRUPT%s]"
+                 % (RECOVERY_RUNBOOK, ", NOSPACE" if "NOSPACE" in active else ""))
+    if unwanted:
+        raise EtcdRefused(
+            "alarm(s) %s are active but alarms lists %s, and 'alarm disarm' clears every alarm "
+            "(nothing was disarmed)" % (", ".join(unwanted), ", ".join(wanted) or "none"),
+            hint="add %s to alarms if they should be cleared too" % ", ".join(unwanted))
+    return active
 
 
 # --- snapshot files -------------------------------------------------------------------------------
@@ -479,6 +672,10 @@ def snapshot_integrity(path, chunk=1024 * 1024):
 
     -> {'size': n, 'sha256': hex of the whole file}. Raises SnapshotError for a missing, empty,
     truncated or corrupted file (snapshot status itself does not notice them, or crashes)."""
+    if os.path.isdir(path):
+        raise EtcdConfigError("snapshot path %s is a directory" % path,
+                              hint="name a snapshot file, such as %s"
+                                   % os.path.join(path, "snapshot.db"))
     if not os.path.isfile(path):
         raise SnapshotError("snapshot %s does not exist" % path,
                             hint="check path, or take one with state: saved")

@@ -6,11 +6,14 @@
 from __future__ import annotations
 
 from ansible_collections.ezops.etcd.plugins.module_utils.etcd_common import (
+    RECOVERY_RUNBOOK,
     EtcdError,
     EtcdRefused,
     compaction_target,
     defrag_order,
     error_matches,
+    health_reasons,
+    plan_disarm,
     split_endpoints,
 )
 
@@ -36,6 +39,36 @@ class MaintenanceOps(object):
             return split_endpoints([u for m in members for u in m["client_urls"]])
         return self.client.endpoints
 
+    def _require_health(self, doing, why):
+        """Refuse (unless force) when a voting member does not answer its status or there is no
+        leader -> the reasons force overrode. Answering is enough: with an alarm active, etcd 3.5
+        reports every member unhealthy, and clearing alarms is what maintenance is for."""
+        try:
+            members = self.client.members()[1]
+        except EtcdError as exc:
+            if self.params["force"]:
+                return ["cannot read the member list: %s" % exc.message]
+            raise EtcdRefused("refusing to %s: cannot read the member list (%s)" % (doing, exc.message),
+                              hint="check the cluster with ezops.etcd.etcd_info (it may have lost "
+                                   "its quorum), or set force: true (nothing was changed)")
+        urls = split_endpoints([u for m in members for u in m["client_urls"]])
+        statuses, failed = self.client.status(urls or None)
+        answering = set(s["id"] for s in statuses)
+        leaders = [s["leader"] for s in statuses if s["leader"]]
+        reasons = health_reasons(members, answering, leaders[0] if leaders else None)
+        voter_urls = set(u for m in members if not m["is_learner"] for u in m["client_urls"])
+        silent = sorted((ep, r) for ep, r in failed.items() if ep in voter_urls)
+        if silent:
+            reasons.append("endpoints that did not answer: %s"
+                           % ", ".join("%s (%s)" % item for item in silent))
+        if reasons and not self.params["force"]:
+            raise EtcdRefused("refusing to %s: %s; %s" % (doing, "; ".join(reasons), why),
+                              hint="bring every member back first (ezops.etcd.etcd_info shows "
+                                   "which), or set force: true if you accept the risk (nothing "
+                                   "was changed)",
+                              extra={"reasons": reasons, "failed_endpoints": sorted(failed)})
+        return reasons
+
     # --- compact ------------------------------------------------------------------------------
     def is_compacted(self, revision):
         """Whether the key space is already compacted at ``revision`` or later: reading just
@@ -52,6 +85,10 @@ class MaintenanceOps(object):
         statuses, _failed = self.client.status()
         current = max(s["revision"] for s in statuses)
         target = compaction_target(current, self.params["revision"])
+        if not any(s["leader"] for s in statuses):
+            raise EtcdRefused("refusing to compact: the cluster has no leader, so the compaction "
+                              "could not be committed (nothing was changed)",
+                              hint="restore the quorum first (see %s)" % RECOVERY_RUNBOOK)
         result = {"current_revision": current, "revision": target, "changed": False}
         if target is None or self.is_compacted(target):
             return result
@@ -74,6 +111,9 @@ class MaintenanceOps(object):
     # --- defrag -------------------------------------------------------------------------------
     def _defrag(self):
         threshold = self.params["min_reclaimable_bytes"]
+        reasons = self._require_health(
+            "defragment", "defragmenting a member blocks it, which may cost the quorum while "
+                          "another one is down")
         statuses, failed = self.client.status(self._endpoints())
         if failed and not self.params["force"]:
             raise EtcdRefused("endpoints %s did not answer: defragmenting a member blocks it, "
@@ -98,16 +138,26 @@ class MaintenanceOps(object):
             for item in report:
                 if item["endpoint"] in after:
                     item["db_size_after"] = after[item["endpoint"]]
-        return {"changed": bool(done), "defragmented": done,
+        return {"changed": bool(done), "defragmented": done, "reasons": reasons,
                 "skipped_endpoints": [i["endpoint"] for i in report if not i["defragmented"]],
                 "failed_endpoints": sorted(failed), "endpoints": report}
 
     # --- disarm -------------------------------------------------------------------------------
     def _disarm(self):
         alarms = self.client.alarms()
-        result = {"changed": bool(alarms), "alarms": alarms,
+        result = {"changed": bool(alarms), "alarms": alarms, "disarmed": [], "reasons": [],
                   "diff": {"before": {"alarms": alarms}, "after": {"alarms": []}}}
-        if alarms and not self.check_mode:
+        if not alarms:
+            return result
+        result["disarmed"] = plan_disarm(alarms, self.params["alarms"])
+        result["reasons"] = self._require_health(
+            "disarm %s" % ", ".join(result["disarmed"]),
+            "the alarm of a member that does not answer cannot be judged, and it raises it "
+            "again once back")
+        if "CORRUPT" in result["disarmed"]:
+            self.module.warn("disarming CORRUPT as asked (alarms lists it): make sure the corrupt "
+                             "member was replaced, or its data differs from the others' still")
+        if not self.check_mode:
             self.client.ctl(["alarm", "disarm"], json_output=False)
             left = self.client.alarms()
             if left:

@@ -12,16 +12,20 @@ from ansible_collections.ezops.etcd.plugins.module_utils.etcd_common import (
     EtcdMemberNotFound,
     EtcdRefused,
     EtcdTimeout,
+    config_error,
     error_matches,
     find_member,
     initial_cluster_for,
     member_key,
+    member_name_problems,
     member_summary,
     parse_member_add,
     pick_new_leader,
     plan_present,
     plan_removal,
+    plan_update,
     split_endpoints,
+    url_problems,
     version_at_least,
 )
 
@@ -39,6 +43,9 @@ class MemberOps(object):
         self.sleep = sleep
 
     def run(self):
+        problems = self.input_problems()
+        if problems:
+            raise config_error(problems)
         _cluster_id, before = self.client.members()
         result = getattr(self, "_" + self.params["state"])(before)
         after = result.setdefault("members_after", before)
@@ -47,7 +54,35 @@ class MemberOps(object):
                           "after": {"members": member_summary(after)}}
         return result
 
+    def input_problems(self):
+        """What is wrong with name and peer_urls before any command runs: (problem, fix) pairs."""
+        problems = []
+        name = self.params["name"]
+        if self.params["state"] == "present":
+            problems += member_name_problems(name)
+        elif name is not None and not name.strip():
+            problems.append(("name is empty", "give the member's name, or find it by id or "
+                                              "peer_urls"))
+        if self.params["peer_urls"] is not None:
+            if not [u for u in self.params["peer_urls"] if u and u.strip()]:
+                problems.append(("peer_urls is empty", "list the member's peer URLs, as in "
+                                                       "https://<ip>:2380"))
+            problems += url_problems(self.params["peer_urls"], "peer URL", "2380")
+        return problems
+
     # --- helpers ------------------------------------------------------------------------------
+    def _health(self, members):
+        """Ask every member -> (statuses, {endpoint: reason} of the silent ones, ids of the
+        healthy members, the leader's id or None)."""
+        endpoints = split_endpoints([u for m in members for u in m["client_urls"]])
+        statuses, failed = self.client.status(endpoints or None)
+        health = self.client.health([s["endpoint"] for s in statuses])
+        healthy_eps = set(h["endpoint"] for h in health if h["health"])
+        healthy_ids = set(s["id"] for s in statuses if s["endpoint"] in healthy_eps)
+        leaders = [s["leader"] for s in statuses if s["leader"]]
+        leader = max(set(leaders), key=leaders.count) if leaders else None
+        return statuses, failed, healthy_ids, leader
+
     def _retry(self, func, needles, timeout):
         """Call func() again while it fails with one of ``needles`` (transient etcd refusals)."""
         deadline = time.time() + timeout
@@ -82,6 +117,20 @@ class MemberOps(object):
             result.update(member=member, members_after=members)
             return result
         if action == "update":
+            _statuses, failed, healthy_ids, leader = self._health(members)
+            reasons = plan_update(members, member["id"], urls, healthy_ids, leader)
+            if reasons and not self.params["force"]:
+                raise EtcdRefused(
+                    "refusing to change the peer URLs of member %s (%s) from %s to %s: %s"
+                    % (member_key(member), member["id"], ",".join(member["peer_urls"]),
+                       ",".join(urls), "; ".join(reasons)),
+                    hint="bring the other members back to health first (ezops.etcd.etcd_info "
+                         "shows which), keep the old peer URLs in the list until the member "
+                         "listens on the new ones, or set force: true if you accept the risk "
+                         "(nothing was changed)",
+                    extra={"members_before": members, "reasons": reasons, "member": member,
+                           "failed_endpoints": sorted(failed)})
+            result["reasons"] = reasons
             if self.check_mode:
                 updated = dict(member, peer_urls=list(urls))
                 after = [updated if m["id"] == member["id"] else m for m in members]
@@ -161,12 +210,7 @@ class MemberOps(object):
         if member is None:
             return {"changed": False, "members_after": members, "reasons": []}
         endpoints = split_endpoints([u for m in members for u in m["client_urls"]])
-        statuses, failed = self.client.status(endpoints or None)
-        health = self.client.health([s["endpoint"] for s in statuses])
-        healthy_eps = set(h["endpoint"] for h in health if h["health"])
-        healthy_ids = set(s["id"] for s in statuses if s["endpoint"] in healthy_eps)
-        leaders = [s["leader"] for s in statuses if s["leader"]]
-        leader = max(set(leaders), key=leaders.count) if leaders else None
+        statuses, failed, healthy_ids, leader = self._health(members)
         reasons = plan_removal(members, member["id"], healthy_ids, leader)
         if reasons and not self.params["force"]:
             raise EtcdRefused(

@@ -17,6 +17,7 @@ from ansible_collections.ezops.etcd.plugins.module_utils.etcd_common import (
     EtcdRefused,
     SnapshotError,
     checksum_line,
+    normalize_checksum,
     normalize_urls,
     parse_initial_cluster,
     parse_snapshot_status,
@@ -68,6 +69,13 @@ class SnapshotOps(object):
         self.clock = clock
 
     def run(self):
+        path = self.params["path"]
+        if os.path.isdir(path):
+            raise EtcdConfigError("path %s is a directory (nothing was changed)" % path,
+                                  hint="name a snapshot file, such as %s"
+                                       % os.path.join(path, "snapshot.db"))
+        if self.params["checksum"]:
+            normalize_checksum(self.params["checksum"])  # malformed: fail before any work
         return getattr(self, "_" + self.params["state"])()
 
     # --- verification -------------------------------------------------------------------------
@@ -76,7 +84,7 @@ class SnapshotOps(object):
         integrity = snapshot_integrity(path)
         source = None
         if checksum:
-            expected, source = checksum.strip().lower(), "the checksum option"
+            expected, source = normalize_checksum(checksum), "the checksum option"
         elif os.path.isfile(path + ".sha256"):
             expected, source = read_checksum_file(path + ".sha256"), path + ".sha256"
         else:

@@ -11,12 +11,18 @@ short_description: Compact, defragment and disarm alarms of an etcd cluster
 version_added: 0.1.0
 description:
   - O(action=compact) compacts the key space to the current revision, or to O(revision). It does
-    nothing when the key space is already compacted at that revision or later.
+    nothing when the key space is already compacted at that revision or later, and refuses a
+    revision in the future or a cluster without a leader.
   - O(action=defrag) defragments every endpoint whose database has at least
     O(min_reclaimable_bytes) to reclaim, one at a time, followers first and the leader last
-    (defragmenting blocks a member while it runs).
-  - O(action=disarm) disarms the active alarms (such as V(NOSPACE)); it does nothing when there is
-    none.
+    (defragmenting blocks a member while it runs). It refuses, unless O(force=true), when a voting
+    member of the cluster does not answer or there is no leader.
+  - O(action=disarm) disarms the active alarms when each is of a type listed in O(alarms) (by
+    default V(NOSPACE) only); it does nothing when there is none. C(etcdctl alarm disarm) clears
+    every alarm at once, so an active V(CORRUPT) alarm makes it refuse unless O(alarms) lists
+    V(CORRUPT). It also refuses, unless O(force=true), when a voting member does not answer or
+    there is no leader.
+  - Every refusal changes nothing, and says so.
 author:
   - ezops.etcd developers (@ezops)
 extends_documentation_fragment:
@@ -52,13 +58,30 @@ options:
     type: bool
     default: false
   force:
-    description: With O(action=defrag), go on although some endpoints do not answer.
+    description:
+      - With O(action=defrag) or O(action=disarm), go on although a member does not answer or the
+        cluster has no leader (the RV(reasons) it overrode are returned). With O(action=defrag),
+        the endpoints that answer are defragmented.
+      - It never makes O(action=disarm) clear an alarm type missing from O(alarms).
     type: bool
     default: false
+  alarms:
+    description:
+      - With O(action=disarm), the alarm types that may be disarmed. The module refuses when an
+        active alarm is of another type, since etcd clears every alarm at once.
+      - V(CORRUPT) means that members hold different data. Disarm it only after replacing the
+        corrupt member, as the recovery runbook C(docs/disaster-recovery.md) describes; the module
+        does not check that the members' hashes agree.
+    type: list
+    elements: str
+    choices: [NOSPACE, CORRUPT]
+    default: [NOSPACE]
 notes:
   - Compact before defragmenting; defragmenting reclaims only the space compaction freed.
   - A V(NOSPACE) alarm comes back at the next write until the database is below the quota
     (C(--quota-backend-bytes)); compact and defragment first, then disarm.
+  - The health gates count a member that answers its status as up, since etcd 3.5 reports every
+    member unhealthy in C(endpoint health) while an alarm is active.
 """
 
 EXAMPLES = r"""
@@ -125,6 +148,17 @@ alarms:
   type: list
   elements: dict
   sample: [{member_id: 8e9e05c52164694d, alarm: NOSPACE}]
+disarmed:
+  description: The alarm types disarmed (or that would be, in check mode).
+  returned: when O(action=disarm)
+  type: list
+  elements: str
+  sample: [NOSPACE]
+reasons:
+  description: Why the cluster was not healthy enough, which O(force=true) overrode (empty when it was).
+  returned: when O(action=defrag) or O(action=disarm)
+  type: list
+  elements: str
 alarms_left:
   description: Alarms still active after disarming.
   returned: when some alarm came back
@@ -151,6 +185,8 @@ def main():
         min_reclaimable_bytes=dict(type="int", default=1048576),
         cluster=dict(type="bool", default=False),
         force=dict(type="bool", default=False),
+        alarms=dict(type="list", elements="str", default=["NOSPACE"],
+                    choices=["NOSPACE", "CORRUPT"]),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     run_module(module, lambda client: MaintenanceOps(module, client).run())

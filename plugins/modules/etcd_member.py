@@ -13,6 +13,12 @@ description:
   - O(state=present) adds a member by O(name) and O(peer_urls) (as a learner by default), does
     nothing when a member with those peer URLs exists, and updates the peer URLs of the member
     called O(name) when they differ.
+  - An update has the health gate of a removal. It refuses, unless O(force=true), when the cluster
+    has no leader, when another voting member does not answer or reports unhealthy, or when the
+    voting members the others can still reach would fall short of the quorum (a voter counts as
+    unreachable until it listens on its new URLs, unless it keeps all its old ones).
+  - O(name) must be non-empty without spaces, commas or V(=), and every peer URL needs a scheme, a
+    host and a port; bad values fail before any command runs.
   - O(state=promoted) promotes a learner to a voting member once it has caught up with the leader,
     waiting up to O(wait_timeout) seconds.
   - O(state=absent) removes a member found by O(id), O(peer_urls) or O(name). It refuses when the
@@ -59,6 +65,8 @@ options:
     description:
       - With O(state=absent), remove even when the cluster is unhealthy or the removal breaks the
         quorum. The last voting member is never removed.
+      - With O(state=present), update the peer URLs of a member even when the cluster is unhealthy
+        or the update may cost the quorum until the member listens on its new URLs.
     type: bool
     default: false
   wait_timeout:
@@ -127,8 +135,9 @@ leader_moved_to:
   returned: when O(state=absent) removed the leader
   type: str
 reasons:
-  description: Why the removal is unsafe (what O(force=true) overrode, or why it was refused).
-  returned: when O(state=absent)
+  description: Why the removal or peer URL update is unsafe (what O(force=true) overrode, or why
+    it was refused).
+  returned: when O(state=absent), or O(state=present) updated peer URLs
   type: list
   elements: str
 """

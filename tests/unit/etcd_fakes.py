@@ -86,6 +86,8 @@ class FakeEtcd:
         self.db = {}                # client URL -> [db_size, in_use]
         self.promote_failures = 0   # 'not in sync' answers before a promote succeeds
         self.fail = {}              # command word -> (rc, stderr) to return once
+        self.envs = []              # the environment of every call
+        self.auth = None            # (user, password) etcd requires, None when auth is off
         for i in range(members):
             self.add_member("m%d" % (i + 1), "https://10.0.0.%d:2380" % (i + 1),
                             "https://10.0.0.%d:2379" % (i + 1))
@@ -119,12 +121,25 @@ class FakeEtcd:
     # --- the seam -------------------------------------------------------------------------------
     def __call__(self, argv, env):
         self.calls.append(list(argv))
+        self.envs.append(dict(env))
         assert isinstance(argv, list) and all(isinstance(a, str) for a in argv)
         assert env["LANG"] == "C" and env["ETCDCTL_API"] == "3"
         tool = os.path.basename(argv[0])
         words = [a for a in argv[1:] if not a.startswith("--") and a not in ("-w", "json")]
         flags = dict(a[2:].split("=", 1) for a in argv[1:] if a.startswith("--") and "=" in a)
         endpoints = flags.get("endpoints", "").split(",")
+        for var in env:
+            flag = var[len("ETCDCTL_"):].lower().replace("_", "-")
+            if var.startswith("ETCDCTL_") and var != "ETCDCTL_API" and flag in flags:
+                return 1, "", ('{"level":"fatal","msg":"conflicting environment variable is '
+                               'shadowed by corresponding command-line flag (either unset '
+                               'environment variable or disable flag)","environment-variable":'
+                               '"%s"}\n' % var)
+        online = "endpoints" in flags
+        if online and self.auth and (env.get("ETCDCTL_USER"), env.get("ETCDCTL_PASSWORD")) != \
+                self.auth:
+            return 1, "", ("Error: etcdserver: authentication failed, invalid user ID or "
+                           "password\n")
         key = " ".join(words[:2])
         if key in self.fail or words[:1] and words[0] in self.fail:
             return self.fail.pop(key if key in self.fail else words[0])
@@ -203,7 +218,8 @@ class FakeEtcd:
                       "raftIndex": 100, "raftTerm": 2, "raftAppliedIndex": 100,
                       "dbSizeInUse": in_use}
             if self.alarms:
-                status["errors"] = ["memberID:%d alarm:NOSPACE " % self.alarms[0]]
+                status["errors"] = ["memberID:%d alarm:%s " % (m, {1: "NOSPACE", 2: "CORRUPT"}[t])
+                                    for m, t in map(self._alarm, self.alarms)]
             out.append({"Endpoint": ep, "Status": status})
         return (1 if err else 0), (json.dumps(out) + "\n") if out else "", err
 
@@ -218,10 +234,15 @@ class FakeEtcd:
         bad = any(not o["health"] for o in out)
         return (1 if bad else 0), json.dumps(out) + "\n", "Error: unhealthy cluster\n" if bad else ""
 
+    @staticmethod
+    def _alarm(item):
+        """An alarm is a member ID (NOSPACE) or a (member ID, 1 NOSPACE | 2 CORRUPT) pair."""
+        return tuple(item) if isinstance(item, (tuple, list)) else (item, 1)
+
     def cmd_alarm_list(self, words, flags, endpoints, argv):
         data = {"header": self._header()}
         if self.alarms:
-            data["alarms"] = [{"memberID": m, "alarm": 1} for m in self.alarms]
+            data["alarms"] = [{"memberID": m, "alarm": t} for m, t in map(self._alarm, self.alarms)]
         return 0, json.dumps(data) + "\n", ""
 
     def cmd_alarm_disarm(self, words, flags, endpoints, argv):

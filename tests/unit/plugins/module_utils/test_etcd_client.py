@@ -51,10 +51,12 @@ def test_argv_carries_endpoints_tls_timeouts_and_json(monkeypatch, tmp_path):
     assert argv == [str(tmp_path / "etcdctl"), "--endpoints=https://a:2379,https://b:2379",
                     "--dial-timeout=5s", "--command-timeout=12s",
                     "--cacert=" + str(tmp_path / "ca.pem"), "--cert=" + str(tmp_path / "etcd.pem"),
-                    "--key=" + str(tmp_path / "etcd-key.pem"), "--user=root",
+                    "--key=" + str(tmp_path / "etcd-key.pem"),
                     "-w", "json", "member", "list"]
     assert not any("s3cret" in a for a in argv)          # never on the command line
-    assert env == {"LANG": "C", "LC_ALL": "C", "ETCDCTL_API": "3", "ETCDCTL_PASSWORD": "s3cret"}
+    # the credentials travel in the environment only, so no --user flag may shadow them
+    assert env == {"LANG": "C", "LC_ALL": "C", "ETCDCTL_API": "3", "ETCDCTL_USER": "root",
+                   "ETCDCTL_PASSWORD": "s3cret"}
 
 
 @pytest.mark.parametrize("empty", [None, ""])
@@ -341,3 +343,55 @@ def test_probe_plain_http_server_answers():
     assert client.probe(endpoint) == (endpoint, None, "answers")
     thread.join()
     server.close()
+
+
+# --- credentials and connection checks (issue 8, defect 8) -----------------------------------
+@pytest.mark.parametrize("user, password", [("root", "s3cret"), ("root:s3cret", None),
+                                            ("root:s3cret", "s3cret")])
+def test_credentials_go_through_the_environment_only(monkeypatch, tmp_path, user, password):
+    client, rec = client_with(monkeypatch, tmp_path, user=user, password=password,
+                              endpoints=["http://127.0.0.1:2379"])
+    client.ctl(["member", "list"])
+    argv, env = rec.calls[0]
+    assert not [a for a in argv if "s3cret" in a or a.startswith(("--user", "--password"))]
+    assert env["ETCDCTL_USER"] == "root" and env["ETCDCTL_PASSWORD"] == "s3cret"
+
+
+def test_offline_commands_get_no_credentials(monkeypatch, tmp_path):
+    client, rec = client_with(monkeypatch, tmp_path, user="root", password="s3cret",
+                              answers=[(0, "etcdctl version: 3.5.16", ""), (0, "{}", "")])
+    client.util(["snapshot", "status", "/x.db"], check=False)
+    assert all("ETCDCTL_PASSWORD" not in env for _argv, env in rec.calls)
+
+
+def test_user_is_no_log_and_secrets_are_collected():
+    spec = eclient.connection_argument_spec()
+    assert spec["user"]["no_log"] is True and spec["password"]["no_log"] is True
+    assert eclient.secrets_of({"user": "root:s3cret", "password": None}) == ["root:s3cret", "s3cret"]
+    assert eclient.secrets_of({"user": "root", "password": "pw"}) == ["pw"]
+    assert eclient.secrets_of({}) == []
+
+
+@pytest.mark.parametrize("params, words", [
+    ({"endpoints": ["10.0.0.1:2379"]}, "is not a URL"),
+    ({"endpoints": ["https://10.0.0.1"]}, "has no port"),
+    ({"endpoints": ["http://10.0.0.1:2379", "https://10.0.0.2:2379"]}, "mix"),
+    ({"endpoints": ["http://10.0.0.1:2379"], "cacert": "/etc/etcd/ca.pem"}, "cacert is set"),
+    ({"endpoints": ["http://10.0.0.1:2379"], "cert": "/c.pem", "key": "/k.pem"},
+     "cert and key are set"),
+])
+def test_connection_problems(params, words):
+    problems = eclient.connection_problems(params)
+    assert len(problems) == 1 and words in problems[0][0], problems
+
+
+def test_http_endpoints_drop_the_default_tls_files(monkeypatch, tmp_path):
+    assert eclient.connection_problems({"endpoints": ["http://127.0.0.1:2379"],
+                                        "cacert": eclient.DEFAULT_CACERT,
+                                        "cert": eclient.DEFAULT_CERT,
+                                        "key": eclient.DEFAULT_KEY}) == []
+    client, rec = client_with(monkeypatch, tmp_path, endpoints=["http://127.0.0.1:2379"],
+                              cacert=eclient.DEFAULT_CACERT, cert=eclient.DEFAULT_CERT,
+                              key=eclient.DEFAULT_KEY)
+    client.ctl(["member", "list"])       # no "cacert ... does not exist": nothing to read
+    assert not [a for a in rec.calls[0][0] if a.startswith(("--cacert", "--cert", "--key"))]

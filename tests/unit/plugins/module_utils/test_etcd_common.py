@@ -353,3 +353,171 @@ def test_restore_marker_identity():
     assert not ec.same_restore(dict(stored, name="m2"), wanted)
     assert not ec.same_restore(dict(stored, snapshot_sha256="0" * 64), wanted)
     assert not ec.same_restore(None, wanted)
+
+
+# --- safety gates of updates and maintenance (issue 8, defect 9) ------------------------------
+def test_health_reasons_ignore_the_target_and_learners():
+    members = THREE + [member(4, "m4", learner=True)]
+    assert ec.health_reasons(members, ["1", "2", "3"], "1") == []
+    assert ec.health_reasons(members, ["1", "2"], "1", exclude_id="3") == []
+    reasons = ec.health_reasons(members, ["1"], None, exclude_id="3")
+    assert reasons[0] == "the cluster has no leader" and "member(s) m2 do not answer" in reasons[1]
+
+
+@pytest.mark.parametrize("members, target, urls, healthy, leader, expected", [
+    # (members, target, new peer URLs, healthy ids, leader, reason substrings; [] = safe)
+    (THREE, 3, ["https://10.0.0.9:2380"], {1, 2, 3}, 1, []),          # 2 of 3 still reachable
+    (THREE, 3, ["https://10.0.0.9:2380"], {1, 2}, 1, []),             # the dead one moved host
+    (THREE, 3, ["https://10.0.0.9:2380"], {1, 3}, 1,                  # m2 down: m1 alone
+     ["unhealthy: member(s) m2", "1 reachable voting member(s), fewer than the quorum of 2"]),
+    (THREE, 2, ["https://10.0.0.2:2380", "https://n2:2380"], {1, 2}, 1,   # keeps its old URL
+     ["unhealthy: member(s) m3"]),
+    (THREE, 2, ["https://10.0.0.9:2380"], {1, 2, 3}, None, ["no leader"]),
+    (THREE[:2], 2, ["https://10.0.0.9:2380"], {1, 2}, 1,              # two voters: 1 of 2
+     ["changing the peer URLs of m2 before it listens on them would leave 1 reachable"]),
+    (THREE[:2], 2, ["https://10.0.0.2:2380", "https://n2:2380"], {1, 2}, 1, []),
+    (THREE[:1], 1, ["https://10.0.0.9:2380"], {1}, 1, []),            # a single voter
+    (THREE + [member(4, "m4", learner=True)], 4, ["https://10.0.0.9:2380"], {1, 2, 3}, 1, []),
+])
+def test_plan_update(members, target, urls, healthy, leader, expected):
+    reasons = ec.plan_update(members, "%x" % target, urls, ["%x" % h for h in healthy],
+                             "%x" % leader if leader else None)
+    assert len(reasons) == len(expected), reasons
+    for reason, text in zip(reasons, expected):
+        assert text in reason
+
+
+def test_plan_update_and_removal_share_the_quorum_rule():
+    assert ec.quorum_reason("removal", 2, 1) == (
+        "removal would leave 1 healthy voting member(s), fewer than the quorum of 2 for a "
+        "cluster of 2")
+    assert ec.quorum_reason("removal", 2, 2) is None
+
+
+@pytest.mark.parametrize("active, wanted, disarmed, refusal", [
+    ([], ["NOSPACE"], [], None),
+    ([("1", "NOSPACE")], ["NOSPACE"], ["NOSPACE"], None),
+    ([("1", "NOSPACE"), ("2", "NOSPACE")], ["nospace"], ["NOSPACE"], None),
+    ([("1", "CORRUPT")], ["NOSPACE"], None, "docs/disaster-recovery.md"),
+    ([("1", "NOSPACE"), ("2", "CORRUPT")], ["NOSPACE"], None, "CORRUPT alarm is active"),
+    ([("1", "NOSPACE"), ("2", "CORRUPT")], ["CORRUPT"], None, "add NOSPACE to alarms"),
+    ([("1", "CORRUPT")], ["CORRUPT"], ["CORRUPT"], None),              # the explicit opt-in
+    ([("1", "NOSPACE"), ("2", "CORRUPT")], ["NOSPACE", "CORRUPT"], ["CORRUPT", "NOSPACE"], None),
+])
+def test_plan_disarm_never_clears_corrupt_unasked(active, wanted, disarmed, refusal):
+    alarms = [{"member_id": m, "alarm": a} for m, a in active]
+    if refusal:
+        with pytest.raises(ec.EtcdRefused) as info:
+            ec.plan_disarm(alarms, wanted)
+        text = info.value.to_result()["msg"]
+        assert refusal in text and "nothing was disarmed" in text
+    else:
+        assert ec.plan_disarm(alarms, wanted) == disarmed
+
+
+def test_compaction_target_refuses_a_revision_below_one():
+    with pytest.raises(ec.EtcdConfigError, match="etcd revisions start at 1"):
+        ec.compaction_target(100, 0)
+    with pytest.raises(ec.EtcdRefused, match="in the future") as info:
+        ec.compaction_target(100, 10 ** 9)
+    assert "at most 100" in info.value.to_result()["msg"]
+
+
+# --- bad input: URLs, names, checksums --------------------------------------------------------
+@pytest.mark.parametrize("urls, problem, fix", [
+    (["10.0.0.1:2379"], "is not a URL", "https://10.0.0.1:2379"),
+    (["10.0.0.1"], "is not a URL", "https://10.0.0.1:2379"),
+    (["ftp://10.0.0.1:2379"], "is not a URL", "scheme and port"),
+    (["https://:2379"], "is not a URL", "https://<ip>:2379"),
+    (["https://10.0.0.1"], "has no port", "https://10.0.0.1:2379"),
+    (["https://10.0.0.1:x"], "invalid port", "numeric port"),
+    (["https://[fd00::1]"], "has no port", "https://[fd00::1]:2379"),
+    (["https://10.0.0.1:2379/v3"], "has a path", "after the port"),
+    (["http://10.0.0.1:2379", "https://10.0.0.2:2379"], "mix http:// and https://", "https://"),
+])
+def test_url_problems_name_the_fix(urls, problem, fix):
+    problems = ec.url_problems(urls, "endpoint", "2379")
+    assert len(problems) == 1, problems
+    assert problem in problems[0][0] and fix in problems[0][1]
+
+
+@pytest.mark.parametrize("urls", [["https://10.0.0.1:2379"], ["http://127.0.0.1:2379/"],
+                                  ["https://[fd00::1]:2379", "https://etcd-1:2379"]])
+def test_url_problems_accept_urls(urls):
+    assert ec.url_problems(urls, "endpoint", "2379") == []
+
+
+@pytest.mark.parametrize("name, problem", [
+    (None, "name is empty"), ("", "name is empty"), ("  ", "name is empty"),
+    ("a,b", "contains a space"), ("a=b", "contains a space"), ("etcd 1", "contains a space")])
+def test_member_name_problems(name, problem):
+    problems = ec.member_name_problems(name)
+    assert problems and problem in problems[0][0] and "etcd-<ip>" in problems[0][1]
+    assert ec.member_name_problems("etcd-10.0.0.1") == []
+
+
+def test_config_error_lists_every_problem_and_fix():
+    err = ec.config_error([("a is wrong", "fix a"), ("b is wrong", "fix b")])
+    assert err.to_result()["msg"] == \
+        "a is wrong; b is wrong (nothing was changed). Fix: fix a; fix b"
+
+
+@pytest.mark.parametrize("value, ok", [
+    ("a" * 64, True), ("A" * 64, True), (" sha256:" + "b" * 64 + "\n", True),
+    ("a" * 63, False), ("a" * 65, False), ("g" * 64, False), ("a" * 40, False)])
+def test_normalize_checksum(value, ok):
+    if ok:
+        assert ec.normalize_checksum(value) == value.strip().lower().replace("sha256:", "")
+    else:
+        with pytest.raises(ec.EtcdConfigError, match="64 hex digits"):
+            ec.normalize_checksum(value)
+
+
+def test_snapshot_integrity_of_a_directory_says_so(tmp_path):
+    with pytest.raises(ec.EtcdConfigError, match="is a directory") as info:
+        ec.snapshot_integrity(str(tmp_path))
+    assert "snapshot.db" in info.value.hint
+
+
+# --- secrets (issue 8, defect 8) ----------------------------------------------------------------
+@pytest.mark.parametrize("user, password, expected", [
+    (None, None, (None, None)),
+    ("root", "s3cret", ("root", "s3cret")),
+    ("root:s3cret", None, ("root", "s3cret")),
+    ("root:s3cret", "s3cret", ("root", "s3cret")),
+    ("root:pa:ss", None, ("root", "pa:ss")),         # etcdctl splits at the first ':' too
+])
+def test_split_credentials(user, password, expected):
+    assert ec.split_credentials(user, password) == expected
+
+
+@pytest.mark.parametrize("user, password, words", [
+    (None, "s3cret", "password is set but user is not"),
+    ("root", None, "has no password"),
+    ("root:", None, "empty password"),
+    (":s3cret", None, "no name"),
+    ("root:s3cret", "0th3r", "holds another one"),
+])
+def test_split_credentials_refusals_never_quote_the_password(user, password, words):
+    with pytest.raises(ec.EtcdConfigError, match=words) as info:
+        ec.split_credentials(user, password)
+    text = json.dumps(info.value.to_result())
+    assert "s3cret" not in text and "0th3r" not in text
+
+
+def test_redact_masks_secrets_everywhere():
+    value = {"msg": "pw s3cret", "cmd": ["etcdctl", "--x=s3cret"], "nested": [{"s3cret": b"s3cret"}],
+             "rc": 1, "none": None}
+    assert ec.redact(value, ["s3cret", ""]) == {
+        "msg": "pw ********", "cmd": ["etcdctl", "--x=********"],
+        "nested": [{"********": "********"}], "rc": 1, "none": None}
+    assert ec.redact(value, []) is value
+
+
+def test_error_result_redacts_secrets():
+    err = ec.EtcdPermissionDenied("auth as root:s3cret failed", cmd=["etcdctl", "--user=root:s3cret"],
+                                  rc=1, stdout="s3cret", stderr="Error: s3cret",
+                                  extra={"members_before": [{"name": "s3cret"}]})
+    result = err.to_result(["root:s3cret", "s3cret"])
+    assert "s3cret" not in json.dumps(result)
+    assert result["cmd"] == ["etcdctl", "--user=********"]

@@ -13,7 +13,8 @@ from etcd_fakes import run_main
 
 def run(module_for, check=False, **kw):
     base = {"action": "compact", "revision": None, "physical": False,
-            "min_reclaimable_bytes": 1048576, "cluster": False, "force": False}
+            "min_reclaimable_bytes": 1048576, "cluster": False, "force": False,
+            "alarms": ["NOSPACE"]}
     base.update(kw)
     module = module_for(check_mode=check, **base)
     return MaintenanceOps(module, EtcdClient(module)).run(), module
@@ -49,6 +50,13 @@ def test_compact_never_goes_below_the_compacted_revision(fake_etcd, module_for):
 def test_compact_refuses_a_future_revision(fake_etcd, module_for):
     with pytest.raises(ec.EtcdRefused, match="future"):
         run(module_for, action="compact", revision=11)
+
+
+def test_compact_without_a_leader_is_refused(fake_etcd, module_for):
+    fake_etcd.leader = 0
+    with pytest.raises(ec.EtcdRefused, match="no leader"):
+        run(module_for, action="compact")
+    assert not commands(fake_etcd, "compaction")
 
 
 def test_compact_race_with_another_compactor_is_not_a_change(fake_etcd, module_for):
@@ -89,6 +97,26 @@ def test_defrag_refuses_while_a_member_is_down(fake_etcd, module_for):
     assert len(result["defragmented"]) == 2
 
 
+def test_defrag_of_one_endpoint_is_refused_while_another_member_is_down(fake_etcd, module_for):
+    """Defragmenting m1 blocks it: with m3 down, m2 alone is no quorum of 3."""
+    fake_etcd.down = {"https://10.0.0.3:2379"}
+    for check in (True, False):
+        with pytest.raises(ec.EtcdRefused, match="member.s. m3 do not answer") as info:
+            run(module_for, action="defrag", check=check, endpoints=["https://10.0.0.1:2379"])
+        assert "https://10.0.0.3:2379" in info.value.message
+        assert "force: true" in info.value.to_result()["msg"]
+    assert not commands(fake_etcd, "defrag")
+    result, _m = run(module_for, action="defrag", force=True, endpoints=["https://10.0.0.1:2379"])
+    assert result["defragmented"] == ["https://10.0.0.1:2379"] and result["reasons"]
+
+
+def test_defrag_without_a_leader_is_refused(fake_etcd, module_for):
+    fake_etcd.leader = 0
+    with pytest.raises(ec.EtcdRefused, match="no leader"):
+        run(module_for, action="defrag")
+    assert not commands(fake_etcd, "defrag")
+
+
 def test_defrag_cluster_uses_member_client_urls(fake_etcd, module_for):
     result, _m = run(module_for, action="defrag", cluster=True, check=True,
                      endpoints=["https://10.0.0.1:2379"])
@@ -103,6 +131,36 @@ def test_disarm_four_ways(fake_etcd, module_for):
     assert results[1]["alarms"] == [{"member_id": "%x" % fake_etcd.members[0]["ID"],
                                      "alarm": "NOSPACE"}]
     assert len(commands(fake_etcd, "disarm")) == 1 and fake_etcd.alarms == []
+
+
+@pytest.mark.parametrize("alarms", [[(1, 2)], [(1, 1), (2, 2)]])
+def test_disarm_never_clears_corrupt_unless_listed(fake_etcd, module_for, alarms):
+    fake_etcd.alarms = list(alarms)
+    for check in (True, False):
+        with pytest.raises(ec.EtcdRefused, match="CORRUPT alarm is active") as info:
+            run(module_for, action="disarm", check=check)
+        assert "docs/disaster-recovery.md" in info.value.hint
+        # force overrides health gates, never the alarm types
+        with pytest.raises(ec.EtcdRefused, match="CORRUPT"):
+            run(module_for, action="disarm", check=check, force=True)
+    assert fake_etcd.alarms == alarms and not commands(fake_etcd, "disarm")
+
+
+def test_disarm_corrupt_when_explicitly_listed(fake_etcd, module_for):
+    fake_etcd.alarms = [(1, 1), (2, 2)]
+    result, module = run(module_for, action="disarm", alarms=["NOSPACE", "CORRUPT"])
+    assert result["changed"] is True and result["disarmed"] == ["CORRUPT", "NOSPACE"]
+    assert fake_etcd.alarms == [] and "disarming CORRUPT" in module.warnings[0]
+
+
+def test_disarm_is_refused_while_a_member_is_down(fake_etcd, module_for):
+    fake_etcd.alarms = [fake_etcd.members[0]["ID"]]
+    fake_etcd.down = {"https://10.0.0.3:2379"}
+    with pytest.raises(ec.EtcdRefused, match="refusing to disarm NOSPACE: the cluster is unhealthy"):
+        run(module_for, action="disarm")
+    assert fake_etcd.alarms and not commands(fake_etcd, "disarm")
+    result, _m = run(module_for, action="disarm", force=True)
+    assert result["changed"] is True and result["reasons"] and fake_etcd.alarms == []
 
 
 def test_disarm_warns_when_the_alarm_comes_back(fake_etcd, module_for, monkeypatch):
@@ -121,3 +179,10 @@ def test_maintenance_main(fake_etcd, module_for):
     assert fake_etcd.compacted == 0
     result, failed = run_main(etcd_maintenance.main, dict(conn, action="rebuild"))
     assert failed and "action" in result["msg"]
+
+
+def test_a_learner_that_is_down_does_not_block_defrag(fake_etcd, module_for):
+    fake_etcd.add_member("m4", "https://10.0.0.4:2380", "https://10.0.0.4:2379", learner=True)
+    fake_etcd.down = {"https://10.0.0.4:2379"}
+    result, _m = run(module_for, action="defrag", endpoints=["https://10.0.0.1:2379"])
+    assert result["reasons"] == [] and result["defragmented"] == ["https://10.0.0.1:2379"]

@@ -76,6 +76,57 @@ def test_present_updates_peer_urls_of_the_named_member(fake_etcd, module_for):
     assert run(fake_etcd, module_for, name="m2", peer_urls=urls)["changed"] is False
 
 
+# the update gate (issue 8, defect 9): the health and quorum rules of a removal
+MOVED = ["https://10.0.0.9:2380"]
+
+
+@pytest.mark.parametrize("down, unhealthy, target, urls, words", [
+    ({"https://10.0.0.3:2379"}, set(), "m2", MOVED, r"member\(s\) m3 do not answer"),
+    (set(), {"https://10.0.0.3:2379"}, "m2", MOVED, "report unhealthy"),
+    ({"https://10.0.0.3:2379"}, set(), "m2", MOVED, r"1 reachable voting member\(s\), fewer than"),
+])
+def test_update_of_a_voter_is_refused_on_an_unhealthy_cluster(fake_etcd, module_for, down,
+                                                               unhealthy, target, urls, words):
+    fake_etcd.down, fake_etcd.unhealthy = down, unhealthy
+    before = copy.deepcopy(fake_etcd.members)
+    for check in (True, False):
+        with pytest.raises(ec.EtcdRefused, match=words) as info:
+            run(fake_etcd, module_for, check=check, name=target, peer_urls=urls)
+        assert "force: true" in info.value.hint and "nothing was changed" in info.value.hint
+        assert info.value.extra["reasons"] and info.value.extra["member"]["name"] == target
+    assert fake_etcd.members == before and not mutations(fake_etcd)
+    result = run(fake_etcd, module_for, name=target, peer_urls=urls, force=True)
+    assert result["changed"] is True and result["reasons"]
+    assert fake_etcd.by_hex(fake_etcd.hex_id(target))["peerURLs"] == urls
+
+
+def test_update_of_the_dead_member_itself_is_allowed(fake_etcd, module_for):
+    """A member whose host changed address: down, the two others keep the quorum."""
+    fake_etcd.down = {"https://10.0.0.3:2379"}
+    check = run(fake_etcd, module_for, check=True, name="m3", peer_urls=MOVED)
+    assert check["changed"] is True and check["reasons"] == [] and not mutations(fake_etcd)
+    assert check["diff"]["after"]["members"][2]["peer_urls"] == MOVED
+    assert check["diff"]["before"]["members"][2]["peer_urls"] == ["https://10.0.0.3:2380"]
+    result = run(fake_etcd, module_for, name="m3", peer_urls=MOVED)
+    assert result["changed"] is True and result["member"]["peer_urls"] == MOVED
+
+
+def test_update_in_a_two_voter_cluster_needs_force_unless_the_old_url_stays(fake_etcd, module_for):
+    del fake_etcd.members[2]
+    with pytest.raises(ec.EtcdRefused, match="quorum of 2"):
+        run(fake_etcd, module_for, name="m2", peer_urls=MOVED)
+    assert not mutations(fake_etcd)
+    both = ["https://10.0.0.2:2380", "https://10.0.0.9:2380"]
+    assert run(fake_etcd, module_for, name="m2", peer_urls=both)["reasons"] == []
+
+
+def test_update_without_a_leader_is_refused(fake_etcd, module_for):
+    fake_etcd.leader = 0
+    with pytest.raises(ec.EtcdRefused, match="no leader"):
+        run(fake_etcd, module_for, name="m2", peer_urls=MOVED)
+    assert not mutations(fake_etcd)
+
+
 def test_present_retries_while_etcd_says_unhealthy_cluster(fake_etcd, module_for):
     fake_etcd.fail["member add"] = (1, "", "Error: etcdserver: unhealthy cluster\n")
     result = run(fake_etcd, module_for, name="m4", peer_urls=[NEW])
