@@ -1,7 +1,7 @@
 # ezops.etcd: every set-up step a fresh Debian 12 machine needs lives here and in scripts/.
 #   make demo   a 3-member TLS lab cluster, deployed with playbooks/02.etcd.yml, status shown
 #   make test   everything: lint, unit, integration, sanity, molecule scenarios
-# Faster targets for daily work: make lint | unit | integration | sanity | molecule-default | lab-down
+# Faster targets for daily work: make lint | unit | integration | sanity | molecule-<scenario> | lab-down
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -10,7 +10,9 @@ VENV          := $(CURDIR)/.venv
 BIN           := $(VENV)/bin
 ETCD_VERSION  ?= 3.5.16
 LAB_SIZE      ?= 3
-SCENARIOS     ?= default backup_restore membership
+# make test runs the scenarios in two lanes side by side, each on its own lab (LAB_ID 0 and 1).
+LANE_A        ?= default membership
+LANE_B        ?= backup_restore faults
 COLLECTION    := $(CURDIR)/.cache/collections/ansible_collections/ezops/etcd
 
 export PATH                     := $(BIN):$(PATH)
@@ -82,13 +84,13 @@ sanity: venv
 	scripts/sanity.sh
 
 molecule: lab-up
-	for s in $(SCENARIOS); do molecule test -s $$s || exit 1; done
+	scripts/molecule-lanes.sh "$(LANE_A)" "$(LANE_B)"
 
 molecule-%: lab-up
 	molecule test -s $*
 
 test: lint unit integration sanity
-	$(MAKE) molecule SCENARIOS="$(SCENARIOS)"
+	$(MAKE) molecule
 
 # --- packaging ----------------------------------------------------------------------------
 build: venv
