@@ -1,0 +1,342 @@
+"""Faults on a live lab: each test breaks something the way a bad day does and checks that the
+playbooks neither cause an outage nor lose an acknowledged write, and that a re-run completes.
+
+The tests run in file order and share the lab (3 members deployed by converge, one spare host).
+Random choices (when to kill ansible-playbook, when to cut a member off) come from FAULTS_SEED,
+printed at the start, so a failure can be replayed.
+"""
+
+import json
+import os
+import pathlib
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../../default/tests"))
+import invalid_input as lab  # noqa: E402  (the shared harness of the bad-input table)
+
+SEED = int(os.environ.get("FAULTS_SEED", str(int(time.time()))))
+RNG = random.Random(SEED)
+print("FAULTS_SEED=%d" % SEED)
+
+NET = "ezops-lab%s" % lab.LAB_ID
+MEMBERS = ["%s.%d" % (lab.SUBNET, 10 + i) for i in range(1, 4)]
+SPARE = "%s.14" % lab.SUBNET
+CONTAINER = {"%s.%d" % (lab.SUBNET, 10 + i): "%s-%d" % (lab.PREFIX, i) for i in range(1, 5)}
+SSL = os.path.join(lab.CLUSTER_DIR, "ssl")
+ETCDCTL = os.path.join(lab.BASE_DIR, "bin/etcdctl")
+BACKUP_DIR = os.path.join(lab.CLUSTER_DIR, "backup")
+WRITER = os.path.join(lab.PROJECT, "tests/lab/writer.py")
+LOGS = os.path.join(lab.LAB, "faults-logs")
+
+
+# --- the lab ----------------------------------------------------------------------------------
+def sh(container, script, check=True):
+    return subprocess.run(["docker", "exec", container, "sh", "-c", script], capture_output=True,
+                          text=True, check=check).stdout
+
+
+def etcdctl(args, endpoints=None, timeout=30):
+    argv = [ETCDCTL, "--endpoints=" + ",".join("https://%s:2379" % ip for ip in endpoints or MEMBERS),
+            "--cacert=%s/ca.pem" % SSL, "--cert=%s/etcd-client.pem" % SSL, "--key=%s/etcd-client-key.pem" % SSL,
+            "--command-timeout=5s"] + args
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False,
+                          env=dict(os.environ, ETCDCTL_API="3"))
+
+
+def statuses(endpoints=None):
+    out = etcdctl(["endpoint", "status", "-w", "json"], endpoints).stdout
+    return json.loads(out) if out.strip() else []
+
+
+def leader(endpoints=None):
+    for status in statuses(endpoints):
+        if status["Status"]["header"]["member_id"] == status["Status"]["leader"]:
+            return status["Endpoint"].split("//")[1].split(":")[0]
+    return None
+
+
+def voters():
+    out = etcdctl(["member", "list", "-w", "json"]).stdout
+    members = json.loads(out).get("members", []) if out.strip() else []
+    return sorted(m["peerURLs"][0].split("//")[1].split(":")[0] for m in members
+                  if not m.get("isLearner") and m.get("name"))
+
+
+def wait_healthy(endpoints=None, timeout=180):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if etcdctl(["endpoint", "health"], endpoints).returncode == 0 and leader(endpoints):
+            return
+        time.sleep(2)
+    raise AssertionError("the cluster %s is not healthy after %d s" % (endpoints or MEMBERS, timeout))
+
+
+def service(ip):
+    """etcd's MainPID and start time on a member: equal before and after means not restarted."""
+    return sh(CONTAINER[ip], "systemctl show etcd --property=MainPID,ActiveEnterTimestampMonotonic")
+
+
+def cut_off(ip):
+    subprocess.run(["docker", "network", "disconnect", NET, CONTAINER[ip]], check=True)
+
+
+def reconnect(ip):
+    subprocess.run(["docker", "network", "connect", "--ip", ip, NET, CONTAINER[ip]], check=True)
+
+
+def inventory(members, name):
+    """An inventory with the given [etcd] members, the other lab hosts in [spare]."""
+    path = pathlib.Path(lab.LAB) / ("faults-%s.hosts" % name)
+    lab.write_inventory(path, ["%s ansible_host=%s" % (ip, CONTAINER[ip]) for ip in members])
+    return str(path)
+
+
+# --- a client writing the whole time ----------------------------------------------------------
+class Writer(object):
+    """tests/lab/writer.py in the background; its endpoints can change while it runs."""
+
+    count = 0
+
+    def __init__(self, endpoints):
+        Writer.count += 1
+        self.dir = os.path.join(lab.LAB, "faults-writer-%d" % Writer.count)
+        os.makedirs(self.dir, exist_ok=True)
+        for name in ("stop", "report.json"):
+            if os.path.exists(os.path.join(self.dir, name)):
+                os.remove(os.path.join(self.dir, name))
+        self.endpoints(endpoints)
+        self.proc = subprocess.Popen(
+            [sys.executable, WRITER, "--endpoints-file=%s/endpoints" % self.dir, "--cacert=%s/ca.pem" % SSL,
+             "--cert=%s/etcd-client.pem" % SSL, "--key=%s/etcd-client-key.pem" % SSL, "--etcdctl=" + ETCDCTL,
+             "--stop-file=%s/stop" % self.dir, "--report=%s/report.json" % self.dir, "--max-seconds=1500"])
+        time.sleep(3)
+
+    def endpoints(self, ips):
+        with open(os.path.join(self.dir, "endpoints.partial"), "w") as out:
+            out.write(",".join("https://%s:2379" % ip for ip in ips))
+        os.replace(os.path.join(self.dir, "endpoints.partial"), os.path.join(self.dir, "endpoints"))
+
+    def stop(self):
+        open(os.path.join(self.dir, "stop"), "w").close()
+        self.proc.wait(timeout=180)
+        with open(os.path.join(self.dir, "report.json")) as source:
+            report = json.load(source)
+        print("writer report:", json.dumps({k: v for k, v in report.items() if k != "failures"}))
+        assert report["acked"] >= 10, report
+        assert report["read_back_ok"], report
+        assert report["missing_count"] == 0, report
+        return report
+
+
+# --- ansible-playbook, killed or not ---------------------------------------------------------
+def play(playbook, inventory_path=lab.HOSTS, extra=None, name=None, timeout=900):
+    """Run a playbook to its end; the log is kept under .cache/lab<ID>/faults-logs."""
+    os.makedirs(LOGS, exist_ok=True)
+    result = lab.run(playbook, extra, inventory=inventory_path, timeout=timeout)
+    with open(os.path.join(LOGS, "%s.json" % (name or playbook)), "w") as out:
+        out.write(result.raw + "\n" + result.stderr)
+    return result
+
+
+def play_killed(playbook, earliest, latest, inventory_path=lab.HOSTS, extra=None):
+    """Start a playbook and SIGKILL it and all its workers at a random moment; True if it was
+    still running when killed."""
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(lab.PROJECT, ".cache/collections"),
+               ANSIBLE_CONFIG=os.path.join(lab.PROJECT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    argv = ["ansible-playbook", "-i", inventory_path, os.path.join(lab.PROJECT, "playbooks", playbook)]
+    if extra:
+        argv += ["-e", json.dumps(extra)]
+    os.makedirs(LOGS, exist_ok=True)
+    delay = RNG.uniform(earliest, latest)
+    with open(os.path.join(LOGS, "%s-killed.log" % playbook), "w") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        try:
+            proc.wait(timeout=delay)
+            print("%s finished (rc %s) before the kill at %.1f s" % (playbook, proc.returncode, delay))
+            return False
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            print("%s killed after %.1f s" % (playbook, delay))
+            return True
+
+
+def succeeded(result):
+    assert result.rc == 0, result.tail()
+    return result
+
+
+@pytest.fixture(scope="module", autouse=True)
+def lab_healthy():
+    wait_healthy()
+    yield
+    for ip in CONTAINER:
+        subprocess.run(["docker", "network", "connect", "--ip", ip, NET, CONTAINER[ip]],
+                       capture_output=True, check=False)
+
+
+# --- the faults ------------------------------------------------------------------------------
+def test_recovery_asked_from_a_cut_off_member_is_refused_and_the_majority_keeps_serving():
+    cut, majority = MEMBERS[0], MEMBERS[1:]
+    writer = Writer(majority)
+    before = {ip: service(ip) for ip in majority}
+    data_dirs = {ip: sh(CONTAINER[ip], "ls -A /var/lib") for ip in MEMBERS}
+    cut_off(cut)
+    try:
+        time.sleep(5)  # the cut-off member notices it has lost its leader
+        result = play("96.recover-quorum.yml", extra={"etcd_recover_from": cut}, name="recover-from-cut-off")
+    finally:
+        reconnect(cut)
+    report = writer.stop()
+    assert result.rc != 0, result.tail()
+    assert result.refusals and result.refusals[0].startswith("recover_"), result.tail()
+    assert result.changed == 0, result.tail()
+    assert {ip: service(ip) for ip in majority} == before, "a member of the majority was restarted"
+    assert {ip: sh(CONTAINER[ip], "ls -A /var/lib") for ip in MEMBERS} == data_dirs
+    assert report["failed"] == 0, report
+    wait_healthy()
+
+
+def seed_megabytes(count):
+    """Make the database large enough that a snapshot takes a moment: count values of 1 MiB."""
+    blob = "x" * (1024 * 1024 - 64)
+    for n in range(count):
+        put = subprocess.run([ETCDCTL, "--endpoints=https://%s:2379" % MEMBERS[0], "--cacert=%s/ca.pem" % SSL,
+                              "--cert=%s/etcd-client.pem" % SSL, "--key=%s/etcd-client-key.pem" % SSL,
+                              "put", "/ezops-faults/blob/%03d" % n],
+                             input=blob, capture_output=True, text=True, check=False)
+        assert put.returncode == 0, put.stderr
+
+
+def backup_files():
+    return {name: os.stat(os.path.join(BACKUP_DIR, name)).st_mtime_ns
+            for name in (os.listdir(BACKUP_DIR) if os.path.isdir(BACKUP_DIR) else [])}
+
+
+def test_member_killed_in_the_middle_of_a_backup_gives_a_good_snapshot_or_a_clear_failure():
+    succeeded(play("94.backup.yml", name="backup-first"))
+    seed_megabytes(40)
+    before = backup_files()
+    latest = os.path.join(BACKUP_DIR, "snapshot.db")
+    latest_sha = subprocess.run(["sha256sum", latest], capture_output=True, text=True, check=True).stdout.split()[0]
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(lab.PROJECT, ".cache/collections"),
+               ANSIBLE_CONFIG=os.path.join(lab.PROJECT, "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
+    proc = subprocess.Popen(["ansible-playbook", "-i", lab.HOSTS, os.path.join(lab.PROJECT, "playbooks/94.backup.yml")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    killed = None
+    deadline = time.monotonic() + 120
+    while killed is None and proc.poll() is None and time.monotonic() < deadline:
+        for ip in MEMBERS:
+            if sh(CONTAINER[ip], "pgrep -f 'snapshot save' || true").strip():
+                sh(CONTAINER[ip], "systemctl kill --signal=SIGKILL etcd")
+                killed = ip
+                break
+    out, err = proc.communicate(timeout=600)
+    print("killed etcd on %s during the snapshot" % killed if killed else "the snapshot ended before a kill")
+    after = backup_files()
+    new = sorted(set(after) - set(before))
+    partial = [name for name in after if "partial" in name or name.startswith(".")]
+    assert not [n for n in partial if n not in before], "a partial file was left: %s" % partial
+    if proc.returncode == 0:
+        snapshots = [n for n in new if n.endswith(".db")]
+        assert snapshots, "the backup succeeded but wrote no new snapshot: %s" % new
+        for name in snapshots:
+            path = os.path.join(BACKUP_DIR, name)
+            digest = subprocess.run(["sha256sum", path], capture_output=True, text=True, check=True).stdout.split()[0]
+            with open(path + ".sha256") as sidecar:
+                assert sidecar.read().split()[0] == digest
+            status = subprocess.run([os.path.join(lab.BASE_DIR, "bin/etcdutl"), "snapshot", "status", path, "-w", "json"],
+                                    capture_output=True, text=True, check=False)
+            assert status.returncode == 0, status.stderr
+    else:
+        assert not [n for n in new if n.endswith(".db")], "a failed backup left a snapshot: %s" % new
+        digest = subprocess.run(["sha256sum", latest], capture_output=True, text=True, check=True).stdout.split()[0]
+        assert digest == latest_sha, "snapshot.db changed in a failed backup"
+        assert err.strip() or out.strip()
+    wait_healthy()
+    etcdctl(["del", "--prefix", "/ezops-faults/blob/"])
+
+
+def test_deploy_killed_at_a_random_moment_completes_when_run_again():
+    writer = Writer(MEMBERS)
+    change = {"etcd_snapshot_count": 40000}
+    play_killed("02.etcd.yml", 5, 45, extra=change)
+    succeeded(play("02.etcd.yml", extra=change, name="deploy-rerun"))
+    unit = sh(CONTAINER[MEMBERS[0]], "cat /etc/systemd/system/etcd.service")
+    assert "--snapshot-count=40000" in unit
+    report = writer.stop()
+    assert report["failed"] == 0, report
+
+
+def test_add_and_remove_killed_at_a_random_moment_complete_when_run_again():
+    writer = Writer(MEMBERS)
+    four = inventory(MEMBERS + [SPARE], "four")
+    play_killed("21.addetcd.yml", 5, 60, inventory_path=four, extra={"NODE_TO_ADD": SPARE})
+    succeeded(play("21.addetcd.yml", four, {"NODE_TO_ADD": SPARE}, name="add-rerun"))
+    assert voters() == sorted(MEMBERS + [SPARE])
+    writer.endpoints(MEMBERS + [SPARE])
+    play_killed("31.deletcd.yml", 5, 40, inventory_path=four, extra={"ETCD_TO_DEL": SPARE})
+    succeeded(play("31.deletcd.yml", four, {"ETCD_TO_DEL": SPARE}, name="remove-rerun"))
+    writer.endpoints(MEMBERS)
+    assert voters() == sorted(MEMBERS)
+    report = writer.stop()
+    assert report["failed"] == 0, report
+
+
+def test_a_member_cut_off_during_an_add_or_a_remove_stops_safely_and_a_rerun_completes():
+    four = inventory(MEMBERS + [SPARE], "four")
+    cut = MEMBERS[1]
+    for playbook, extra, want in (("21.addetcd.yml", {"NODE_TO_ADD": SPARE}, sorted(MEMBERS + [SPARE])),
+                                  ("31.deletcd.yml", {"ETCD_TO_DEL": SPARE}, sorted(MEMBERS))):
+        writer = Writer([ip for ip in MEMBERS if ip != cut])
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(lab.PROJECT, ".cache/collections"),
+                   ANSIBLE_CONFIG=os.path.join(lab.PROJECT, "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
+        argv = ["ansible-playbook", "-i", four, os.path.join(lab.PROJECT, "playbooks", playbook), "-e", json.dumps(extra)]
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        time.sleep(RNG.uniform(3, 25))
+        cut_off(cut)
+        try:
+            out, err = proc.communicate(timeout=900)
+        finally:
+            reconnect(cut)
+        print("%s with %s cut off: rc %s" % (playbook, cut, proc.returncode))
+        if proc.returncode != 0:
+            failed = lab.Run(subprocess.CompletedProcess(argv, proc.returncode, out, err))
+            messages = [res.get("msg", "") for _n, _h, res in failed.results if res.get("failed")]
+            assert any(len(m) > 20 for m in messages), "the run stopped without a message: %s" % failed.tail()
+        wait_healthy()
+        members_now = voters()
+        assert len(members_now) >= 3, "the cluster lost voters: %s" % members_now
+        succeeded(play(playbook, four, extra, name="%s-after-cut" % playbook))
+        assert voters() == want
+        report = writer.stop()
+        assert report["missing_count"] == 0, report
+
+
+def test_backup_and_restore_killed_at_a_random_moment_complete_when_run_again():
+    writer = Writer(MEMBERS)
+    time.sleep(5)
+    report = writer.stop()
+    assert report["failed"] == 0, report
+    written = key_count("/ezops-writer/")
+    play_killed("94.backup.yml", 3, 20)
+    succeeded(play("94.backup.yml", name="backup-rerun"))
+    marker = "/ezops-faults/after-backup"
+    assert etcdctl(["put", marker, "gone-after-restore"]).returncode == 0
+    play_killed("95.restore.yml", 10, 70)
+    succeeded(play("95.restore.yml", name="restore-rerun"))
+    wait_healthy()
+    assert etcdctl(["get", marker, "--print-value-only"]).stdout.strip() == ""
+    assert key_count("/ezops-writer/") == written, "the restore lost writes acknowledged before the backup"
+
+
+def key_count(prefix):
+    out = etcdctl(["get", prefix, "--prefix", "--keys-only", "--limit=1", "-w", "json"])
+    assert out.returncode == 0, out.stderr
+    return int(json.loads(out.stdout).get("count", 0))
