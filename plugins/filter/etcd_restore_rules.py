@@ -213,8 +213,8 @@ def preflight(facts):
     if stop_after not in STOP_POINTS or bump < 0:
         refusals.append(_refusal("restore_settings", (
             "etcd_restore_stop_after=%r must be one of %s and etcd_restore_bump_revision=%r a whole "
-            "number >= 0 (0 disables it). Fix the value." % (stop_after, ", ".join(repr(p) for p in STOP_POINTS),
-                                                           f.get("bump_revision")))))
+            "number >= 0 (0 disables it). Fix the value."
+            % (stop_after, ", ".join(repr(p) for p in STOP_POINTS), f.get("bump_revision")))))
     if not db or "/" in db or "\0" in db or db in (".", "..") or db.startswith("."):
         refusals.append(_refusal("restore_db_name", (
             "db_to_restore=%r is not the name of a snapshot file in %s (a path or a hidden file is not "
@@ -461,7 +461,7 @@ def rollback(facts):
     elif f.get("control_plane_hosts"):
         lines.append("The Kubernetes services (%s) on %s may still be stopped: once etcd is healthy again, "
                      "start them with systemctl start." % (" ".join(f.get("services") or []),
-                                                          ", ".join(f.get("control_plane_hosts"))))
+                                                           ", ".join(f.get("control_plane_hosts"))))
     return lines
 
 

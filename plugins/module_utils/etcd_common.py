@@ -107,6 +107,7 @@ def split_credentials(user, password):
                                    "certificate instead, leave user unset")
     return name, password
 
+
 class EtcdConfigError(EtcdError):
     kind = "config"
 
@@ -239,7 +240,7 @@ def url_problems(urls, what, port):
         if parts.scheme not in ("http", "https") or not parts.hostname or "://" not in text:
             problems.append(("%s %r is not a URL" % (what, text),
                              "write it with its scheme and port, as in https://%s:%s"
-                             % (text.split(":")[0] if text and "://" not in text else "<ip>",
+                             % (text.split(":", maxsplit=1)[0] if text and "://" not in text else "<ip>",
                                 port)))
             continue
         schemes.add(parts.scheme)

@@ -275,7 +275,7 @@ def main():
         required_if=[("method", "move", ("stamp",)), ("method", "copy", ("stamp",))],
         supports_check_mode=True,
     )
-    result, msg, code = run(module, lambda argv: module.run_command(argv))
+    result, msg, code = run(module, module.run_command)
     if msg:
         module.fail_json(msg=msg, refusal=code, **result)
     module.exit_json(**result)

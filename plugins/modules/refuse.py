@@ -13,7 +13,7 @@ description:
   - Fails the task with O(msg) and returns O(code) as RV(refusal), so that tests and monitoring
     tell refusals apart without matching message text. Use it with C(when) for every check that
     refuses bad input before anything on a host changes.
-  - An action plugin: it runs on the controller and touches no host.
+  - An action plugin, it runs on the controller and touches no host.
 author:
   - ezops.etcd developers (@ezops)
 attributes:

@@ -37,8 +37,7 @@ def walk(tasks):
         yield task
         for key in ("block", "rescue", "always"):
             if key in task:
-                for sub in walk(task[key]):
-                    yield sub
+                yield from walk(task[key])
 
 
 def load(name):

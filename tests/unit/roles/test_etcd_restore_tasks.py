@@ -35,8 +35,7 @@ def walk(tasks):
         yield task
         for key in ("block", "rescue", "always"):
             if key in task:
-                for sub in walk(task[key]):
-                    yield sub
+                yield from walk(task[key])
 
 
 def role_tasks():
@@ -103,7 +102,7 @@ def test_every_check_before_anything_stops_refuses_with_a_code():
 def test_every_play_that_takes_or_holds_the_lock_cleans_up_in_always():
     with open(PLAYBOOK) as handle:
         plays = yaml.safe_load(handle)
-    holding = [play for play in plays[1:-1]]
+    holding = list(plays[1:-1])
     for play in holding:
         blocks = [task for task in play["tasks"] if "block" in task]
         assert blocks, play["name"]

@@ -45,7 +45,7 @@ def test_fingerprints_are_sha256_of_the_der(cas):
 
 
 def test_same_ca_is_fine_whatever_the_text_around_it(cas):
-    ours, _ = cas
+    ours = cas[0]
     assert check(pem(ours), {"10.0.0.1": "\n\n" + pem(ours).replace("\n", "\r\n"), "10.0.0.2": pem(ours)}) == []
 
 

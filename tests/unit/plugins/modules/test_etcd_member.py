@@ -86,7 +86,7 @@ MOVED = ["https://10.0.0.9:2380"]
     ({"https://10.0.0.3:2379"}, set(), "m2", MOVED, r"1 reachable voting member\(s\), fewer than"),
 ])
 def test_update_of_a_voter_is_refused_on_an_unhealthy_cluster(fake_etcd, module_for, down,
-                                                               unhealthy, target, urls, words):
+                                                              unhealthy, target, urls, words):
     fake_etcd.down, fake_etcd.unhealthy = down, unhealthy
     before = copy.deepcopy(fake_etcd.members)
     for check in (True, False):

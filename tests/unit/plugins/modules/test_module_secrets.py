@@ -43,7 +43,7 @@ def assert_no_secret(fake, result):
 @pytest.mark.parametrize("module", [etcd_info, etcd_member, etcd_maintenance, etcd_snapshot],
                          ids=lambda m: m.__name__.rsplit(".", 1)[-1])
 def test_success_passes_the_password_in_the_environment_only(fake_etcd, module_for, tmp_path,
-                                                            module, credentials):
+                                                             module, credentials):
     fake_etcd.auth = ("root", SECRET)   # the fake refuses commands without these credentials
     args = dict(module_for().params, **credentials)
     args.update(calls_for(module, tmp_path))
@@ -77,8 +77,8 @@ def test_failures_never_return_the_password(fake_etcd, module_for, credentials, 
 
 
 @pytest.mark.parametrize("credentials", CREDENTIALS)
-def test_a_wrong_password_is_a_permission_error_without_the_password(fake_etcd, module_for,
-                                                                   credentials):
+def test_a_wrong_password_is_a_permission_error_without_the_password(
+        fake_etcd, module_for, credentials):
     fake_etcd.auth = ("root", "another")
     result, failed = run_main(etcd_info.main, dict(module_for().params, **credentials))
     assert failed and result["error_kind"] == "permission_denied"
