@@ -17,6 +17,8 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import init_plugin_loader
 from ansible.template import Templar, trust_as_template
 
+from task_files import walk
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../../.."))
 ROLE = os.path.join(ROOT, "roles/etcd_backup")
 
@@ -30,14 +32,6 @@ ALLOWED_REMOVALS = {
     ("attempt.yml", "{{ __etcd_backup_run_dir }}", None),
     ("encrypt.yml", "{{ __etcd_backup_partial }}.check", None),
 }
-
-
-def walk(tasks):
-    for task in tasks or []:
-        yield task
-        for key in ("block", "rescue", "always"):
-            if key in task:
-                yield from walk(task[key])
 
 
 def load(name):

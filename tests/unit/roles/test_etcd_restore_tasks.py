@@ -14,6 +14,8 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import init_plugin_loader
 from ansible.template import Templar, trust_as_template
 
+from task_files import walk
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../../.."))
 ROLE = os.path.join(ROOT, "roles/etcd_restore")
 PLAYBOOK = os.path.join(ROOT, "playbooks/95.restore.yml")
@@ -28,14 +30,6 @@ ALLOWED_REMOVALS = {
 # The loop that removes the decrypted copy and this run's lock on the controller.
 CONTROLLER_LOOP_NAMES = ("__etcd_restore_first.__etcd_restore_tmp.path", "__etcd_restore_lock",
                          "__etcd_restore_first.__etcd_restore_run_id")
-
-
-def walk(tasks):
-    for task in tasks or []:
-        yield task
-        for key in ("block", "rescue", "always"):
-            if key in task:
-                yield from walk(task[key])
 
 
 def role_tasks():
