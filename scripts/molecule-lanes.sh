@@ -14,6 +14,8 @@ mkdir -p "$logs"
 
 run_lane() {  # LAB_ID scenario...
   local id=$1; shift
+  # molecule reads the lab's inventory before its create step: write it (no containers yet).
+  LAB_ID=$id "$root/scripts/lab/lab.sh" reset >/dev/null || return 1
   for scenario in "$@"; do
     local start=$SECONDS
     echo "lane $id: molecule test -s $scenario"
