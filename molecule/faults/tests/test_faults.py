@@ -266,6 +266,59 @@ def test_member_killed_in_the_middle_of_a_backup_gives_a_good_snapshot_or_a_clea
     etcdctl(["del", "--prefix", "/ezops-faults/blob/"])
 
 
+def _dir_state(directory):
+    """name -> (sha256, inode, size) of everything in a backup dir but the filler."""
+    out = {}
+    for name in sorted(os.listdir(directory)):
+        if name != "filler":
+            path = os.path.join(directory, name)
+            digest = subprocess.run(["sha256sum", path], capture_output=True, text=True, check=True).stdout.split()[0]
+            out[name] = (digest, os.lstat(path).st_ino, os.lstat(path).st_size)
+    return out
+
+
+def _fill(directory, leave):
+    """Fill the tmpfs at `directory` until about `leave` bytes stay free (whole pages)."""
+    st = os.statvfs(directory)
+    free = st.f_bavail * st.f_frsize
+    with open(os.path.join(directory, "filler"), "ab") as handle:
+        handle.write(b"\0" * max(0, (free - leave) // 4096 * 4096))
+
+
+@pytest.fixture
+def small_backup_dir():
+    """A tmpfs with room for about three snapshots, holding one good backup, as etcd_backup_dir."""
+    size = max(int(s["Status"]["dbSize"]) for s in statuses())
+    directory = os.path.join(lab.LAB, "faults-small-backup")
+    os.makedirs(directory, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%dm,mode=0700" % (3 * size // 2**20 + 24), "tmpfs", directory],
+                   check=True)
+    try:
+        succeeded(play("94.backup.yml", extra={"etcd_backup_dir": directory}, name="backup-small-first"))
+        yield directory
+    finally:
+        subprocess.run(["umount", directory], check=False)
+        os.rmdir(directory)
+
+
+@pytest.mark.parametrize("check_space", [True, False], ids=["space-checked", "copy-hits-enospc"])
+def test_a_full_backup_directory_fails_clearly_and_keeps_snapshot_db(small_backup_dir, check_space):
+    # one page short of the snapshot: the space check refuses; without it the copy itself runs out
+    size = max(int(s["Status"]["dbSize"]) for s in statuses())
+    _fill(small_backup_dir, size // 2)
+    before = _dir_state(small_backup_dir)
+    assert "snapshot.db" in before
+    result = play("94.backup.yml", extra={"etcd_backup_dir": small_backup_dir, "etcd_backup_check_space": check_space},
+                  name="backup-full-%s" % check_space)
+    assert result.rc != 0, result.tail()
+    expected = "backup_no_space" if check_space else "backup_failed"
+    assert expected in result.refusals, (result.refusals, result.tail())
+    assert "snapshot.db and the earlier snapshots are unchanged" in result.message(expected), result.message(expected)
+    assert _dir_state(small_backup_dir) == before, "a failed backup changed or left files in the backup directory"
+    for ip in MEMBERS:
+        assert not sh(CONTAINER[ip], "ls -A /var/tmp/ezops-etcd-backup 2>/dev/null || true").strip(), ip
+
+
 def test_deploy_killed_at_a_random_moment_completes_when_run_again():
     writer = Writer(MEMBERS)
     change = {"etcd_snapshot_count": 40000}
