@@ -16,6 +16,7 @@ import posixpath
 import re
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.ezops.etcd.plugins.module_utils.etcd_aside import ASIDE_PREFIX
 
 _STAMP = re.compile(r"^[0-9]{14}$")
 FIX_SUFFIX = "Nothing was changed on any host."
@@ -90,11 +91,26 @@ def pick(found):
     return {"code": found[0]["code"], "msg": " ".join(r["msg"] for r in found) + " " + FIX_SUFFIX}
 
 
+def _aside_stamp(path, directory):
+    """The stamp of ``path`` when it is an aside of the live ``directory``: its sibling
+    ``<dir>.<stamp>``, or ``<dir>/.ezops-aside-<stamp>`` inside a mount point; else None."""
+    name = posixpath.basename(path)
+    if posixpath.dirname(path) == posixpath.dirname(directory):
+        prefix = posixpath.basename(directory) + "."
+    elif posixpath.dirname(path) == directory:
+        prefix = ASIDE_PREFIX
+    else:
+        return None
+    stamp = name[len(prefix):] if name.startswith(prefix) else ""
+    return stamp if _STAMP.match(stamp) else None
+
+
 def plan(paths, live_dirs, keep):
     """Split the moved-aside siblings of each live directory into those kept and those removed.
 
     paths: candidate paths (for example the ``path`` of ansible.builtin.find results); only those
-    named exactly ``<live dir>.<YYYYmmddHHMMSS>`` are considered, newest stamp first.
+    named exactly ``<live dir>.<YYYYmmddHHMMSS>`` or ``<live dir>/.ezops-aside-<YYYYmmddHHMMSS>`` (a
+    mount point's contents moved aside inside it) are considered, newest stamp first.
     -> {'groups': [{'dir': ..., 'keep': [...], 'remove': [...]}], 'keep': [...], 'remove': [...]}
     """
     value, problem = parse_keep(keep)
@@ -111,14 +127,13 @@ def plan(paths, live_dirs, keep):
         siblings = []
         for path in paths or []:
             norm = _norm(path)
-            if norm in seen or norm in live or posixpath.dirname(norm) != posixpath.dirname(directory):
+            if norm in seen or norm in live:
                 continue
-            name = posixpath.basename(norm)
-            prefix = posixpath.basename(directory) + "."
-            if name.startswith(prefix) and _STAMP.match(name[len(prefix):]):
-                siblings.append(norm)
+            stamp = _aside_stamp(norm, directory)
+            if stamp:
+                siblings.append((stamp, norm))
                 seen.add(norm)
-        siblings.sort(reverse=True)
+        siblings = [path for _stamp, path in sorted(siblings, reverse=True)]
         groups.append({"dir": directory, "keep": siblings[:value], "remove": siblings[value:]})
     return {"groups": groups,
             "keep": [p for g in groups for p in g["keep"]],

@@ -441,6 +441,15 @@ def rollback(facts):
         steps = ["systemctl stop etcd"]
         for item in moved or []:
             src, aside = item["from"], item["to"]
+            if item.get("how") == "contents moved":
+                # a mount point: its entries (not the asides, not lost+found) swap places instead
+                failed = "%s/.ezops-failed-%s" % (src, stamp)
+                steps.append("mkdir %s" % failed)
+                steps.append("find %s -mindepth 1 -maxdepth 1 ! -name '.ezops-*' ! -name lost+found "
+                             "-exec mv -t %s {} +" % (src, failed))
+                steps.append("find %s -mindepth 1 -maxdepth 1 -exec mv -t %s {} +" % (aside, src))
+                steps.append("rmdir %s" % aside)
+                continue
             steps.append("{ [ ! -e %s ] || mv %s %s.failed-%s; }" % (src, src, src, stamp))
             steps.append("mv %s %s" % (aside, src))
         if moved:

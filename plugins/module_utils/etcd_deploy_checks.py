@@ -17,6 +17,7 @@ import ipaddress
 import posixpath
 import re
 
+from ansible_collections.ezops.etcd.plugins.module_utils.etcd_aside import is_aside_name
 from ansible_collections.ezops.etcd.plugins.module_utils.etcd_flags import (
     extra_args_problems,
     metrics_url_problems,
@@ -207,7 +208,8 @@ def host_problems(host, data_dir, wal_dir, user, passwd, dirs):
             problems.append(problem("%s_not_a_directory" % field, "%s: %s=%s exists and is not a directory. Move it "
                                     "aside, or set %s to another path. %s" % (host, label, path, label, _NOTHING)))
             continue
-        entries = sorted(state.get("entries") or [])
+        # what ezops.etcd moved aside inside a mount point is etcd's own data
+        entries = sorted(name for name in state.get("entries") or [] if not is_aside_name(name))
         if wal:
             foreign = [name for name in entries if name != "lost+found" and not name.endswith(WAL_DIR_SUFFIXES)]
         else:

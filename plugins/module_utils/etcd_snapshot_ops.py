@@ -10,6 +10,12 @@ import os
 import shutil
 import time
 
+from ansible_collections.ezops.etcd.plugins.module_utils.etcd_aside import (
+    AsideProblem,
+    install_contents,
+    is_mount_point,
+    occupied,
+)
 from ansible_collections.ezops.etcd.plugins.module_utils.etcd_common import (
     RESTORE_MARKER,
     EtcdConfigError,
@@ -28,8 +34,20 @@ from ansible_collections.ezops.etcd.plugins.module_utils.etcd_common import (
 )
 
 
+# A restore into a mount point is made in here (same file system) and its entries renamed into place.
+RESTORING_PREFIX = ".ezops-restoring-"
+
+
+def _occupying(path):
+    """Entries that make ``path`` not empty: earlier asides, a mount's lost+found and this module's
+    own unfinished restores do not count."""
+    if not path or not os.path.isdir(path):
+        return []
+    return [name for name in occupied(path) if not name.startswith(RESTORING_PREFIX)]
+
+
 def _non_empty(path):
-    return bool(path) and os.path.isdir(path) and bool(os.listdir(path))
+    return bool(_occupying(path))
 
 
 def _written_since_marker(data_dir, wal_dir):
@@ -44,7 +62,9 @@ def _written_since_marker(data_dir, wal_dir):
     except OSError:
         return True
     for top in (data_dir, wal_dir):
-        for folder, _dirs, files in os.walk(top or ""):
+        for folder, dirs, files in os.walk(top or ""):
+            if folder == top:
+                dirs[:] = [name for name in dirs if name in _occupying(top)]
             for name in files:
                 if name != RESTORE_MARKER and os.stat(os.path.join(folder, name)).st_mtime > since:
                     return True
@@ -208,6 +228,13 @@ class SnapshotOps(object):
                           mark_compacted=bool(marker.get("mark_compacted", False)))
             return result
         occupied = [d for d in (data_dir, wal_dir) if _non_empty(d)]
+        mounted = [d for d in occupied if is_mount_point(d)]
+        if mounted:
+            raise EtcdRefused(
+                "%s %s a mount point holding data, which cannot be renamed aside"
+                % (" and ".join(mounted), "is" if len(mounted) == 1 else "are"),
+                hint="move its contents aside first with ezops.etcd.etcd_move_aside (they go to "
+                     "<dir>/.ezops-aside-<stamp>), then restore (nothing was changed)")
         if occupied and not self.params["force"]:
             raise EtcdRefused(
                 "%s not empty and does not hold a restore of this snapshot for member %s"
@@ -238,9 +265,20 @@ class SnapshotOps(object):
 
     def _restore(self, path, name, cluster, token, peer_urls, data_dir, wal_dir, bump, stamp,
                  marker, aside):
-        """Restore next to the target, then move the old dirs aside and the new ones in."""
-        tmp_data = "%s.restoring-%s" % (data_dir, stamp)
-        tmp_wal = "%s.restoring-%s" % (wal_dir, stamp) if wal_dir else None
+        """Restore next to the target (inside it when it is a mount point, which cannot be renamed
+        over), then move the old dirs aside and the new ones in."""
+        mounted = [d for d in (data_dir, wal_dir) if d and is_mount_point(d)]
+        for target in mounted:  # unfinished restores of runs that were cut off: only ours
+            _remove_ours(*[os.path.join(target, name) for name in os.listdir(target)
+                           if name.startswith(RESTORING_PREFIX)])
+
+        def tmp_of(target):
+            if target in mounted:
+                return os.path.join(target, RESTORING_PREFIX + stamp)
+            return "%s.restoring-%s" % (target, stamp)
+
+        tmp_data = tmp_of(data_dir)
+        tmp_wal = tmp_of(wal_dir) if wal_dir else None
         for path_ in (os.path.dirname(data_dir), os.path.dirname(wal_dir or data_dir)):
             if not os.path.isdir(path_):
                 os.makedirs(path_, 0o700)
@@ -260,6 +298,12 @@ class SnapshotOps(object):
             raise
         for target, tmp in ((data_dir, tmp_data), (wal_dir, tmp_wal)):
             if not target:
+                continue
+            if target in mounted:
+                try:
+                    install_contents(tmp, target)
+                except AsideProblem as exc:
+                    raise EtcdRefused(exc.msg, hint="the restore is in %s; move it in by hand or run again" % tmp)
                 continue
             if target in aside:
                 os.rename(target, aside[target])

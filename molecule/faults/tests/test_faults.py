@@ -396,3 +396,59 @@ def key_count(prefix):
     out = etcdctl(["get", prefix, "--prefix", "--keys-only", "--limit=1", "-w", "json"])
     assert out.returncode == 0, out.stderr
     return int(json.loads(out.stdout).get("count", 0))
+
+
+def _mount_data_dir_on_tmpfs(ip, data_dir="/var/lib/etcd"):
+    """Put a member's data on a tmpfs mounted at its data dir, with 48 MiB to spare: room for etcd to
+    run, not for a restore (the database and a 64 MiB WAL segment)."""
+    used_kib = int(sh(CONTAINER[ip], "du -sk %s | cut -f1" % data_dir).strip())
+    size = "size=%dk" % (used_kib + 48 * 1024)
+    if sh(CONTAINER[ip], "mountpoint -q %s && echo yes || echo no" % data_dir).strip() == "yes":
+        sh(CONTAINER[ip], "mount -o remount,%s %s" % (size, data_dir))  # a re-run on the same lab
+        return used_kib
+    sh(CONTAINER[ip], "systemctl stop etcd && mv {d} {d}.tmpfs-test && mkdir {d} && "
+                      "mount -t tmpfs -o {size},mode=0700 tmpfs {d} && cp -a {d}.tmpfs-test/. {d}/ && "
+                      "chown etcd:etcd {d} && rm -rf {d}.tmpfs-test && systemctl start etcd"
+                      .format(d=data_dir, size=size))
+    wait_healthy()
+    return used_kib
+
+
+def test_a_restore_onto_a_mount_point_checks_room_before_stopping_and_moves_contents_aside():
+    """Defect 5: a data dir that is a mount point cannot be renamed, and a restore needs room there."""
+    ip = MEMBERS[0]
+    data_dir = "/var/lib/etcd"
+    used_kib = _mount_data_dir_on_tmpfs(ip, data_dir)
+    assert sh(CONTAINER[ip], "mountpoint -q %s && echo yes || echo no" % data_dir).strip() == "yes"
+    marker = "/ezops-faults/after-mount-backup"
+    assert etcdctl(["del", marker]).returncode == 0
+    succeeded(play("94.backup.yml", name="backup-before-mount-restore"))
+    assert etcdctl(["put", marker, "gone-after-restore"]).returncode == 0
+
+    # too small for the restored database and etcd's first WAL segment: refused, nothing stopped
+    services = dict((m, service(m)) for m in MEMBERS)
+    refused = play("95.restore.yml", name="restore-mount-too-small")
+    assert refused.rc != 0 and "aside_no_space" in refused.refusals, refused.tail()
+    messages = [res.get("msg", "") for _n, _h, res in refused.results if res.get("refusal") == "aside_no_space"]
+    assert any(ip in m and "Nothing was stopped" in m for m in messages), messages
+    assert dict((m, service(m)) for m in MEMBERS) == services, "a member was stopped or restarted"
+    assert etcdctl(["get", marker, "--print-value-only"]).stdout.strip() == "gone-after-restore"
+
+    # with room: restored in place, the old contents kept inside the mount
+    sh(CONTAINER[ip], "mount -o remount,size=%dk %s" % (2 * used_kib + 512 * 1024, data_dir))
+    earlier = set(sh(CONTAINER[ip], "ls -A %s" % data_dir).split())
+    succeeded(play("95.restore.yml", name="restore-mount"))
+    wait_healthy()
+    assert etcdctl(["get", marker, "--print-value-only"]).stdout.strip() == ""
+    assert sh(CONTAINER[ip], "mountpoint -q %s && echo yes || echo no" % data_dir).strip() == "yes"
+    entries = sh(CONTAINER[ip], "ls -A %s" % data_dir).split()
+    asides = [name for name in entries if name.startswith(".ezops-aside-") and name not in earlier]
+    assert len(asides) == 1 and "member" in entries, (entries, earlier)
+    assert {"snap", "wal"} <= set(sh(CONTAINER[ip], "ls %s/%s/member" % (data_dir, asides[0])).split())
+
+    # a prune lists it in check mode and removes nothing
+    listed = lab.run("prune-aside.yml", {"etcd_prune_keep": 0}, args=["--check"])
+    assert listed.rc == 0, listed.tail()
+    aside = "%s/%s" % (data_dir, asides[0])
+    assert any(aside in str(res.get("msg", "")) for _n, _h, res in listed.results), listed.raw[-2000:]
+    assert sh(CONTAINER[ip], "ls -A %s" % data_dir).split() == entries

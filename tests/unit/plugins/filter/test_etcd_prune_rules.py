@@ -83,3 +83,12 @@ def test_a_wal_dir_inside_the_data_dirs_parent_is_kept_apart():
 def test_the_plan_refuses_a_bad_keep_too():
     with pytest.raises(AnsibleFilterError):
         rules.plan(FOUND, [DATA], -1)
+
+
+def test_asides_inside_a_mount_point_count_with_the_siblings_by_stamp():
+    found = ["/var/lib/etcd.20240101000000", "/var/lib/etcd/.ezops-aside-20250101000000",
+             "/var/lib/etcd/.ezops-aside-20260101000000", "/var/lib/etcd/.ezops-other-20200101000000",
+             "/var/lib/etcd/member.20200101000000"]
+    plan = rules.plan(found, ["/var/lib/etcd"], 1)
+    assert plan["keep"] == ["/var/lib/etcd/.ezops-aside-20260101000000"]
+    assert plan["remove"] == ["/var/lib/etcd/.ezops-aside-20250101000000", "/var/lib/etcd.20240101000000"]

@@ -349,3 +349,27 @@ def test_rollback_names_every_directory_to_move_back_and_the_stopped_control_pla
 def test_rollback_without_control_plane_says_nothing_about_it():
     text = "\n".join(rules.rollback({"members": {"10.0.0.1": []}, "dirs": ["/var/lib/etcd"]}))
     assert "Kubernetes" not in text.split("\n", 2)[2]
+
+
+def test_rollback_of_a_mount_point_puts_its_old_contents_back_when_run(tmp_path):
+    import os
+    import subprocess
+    data = tmp_path / "etcd"
+    aside = data / ".ezops-aside-20261122183000"
+    (aside / "member").mkdir(parents=True)
+    (aside / "member" / "old").write_text("before the restore")
+    (aside / ".hidden").write_text("hidden too")
+    (data / "member").mkdir()
+    (data / "member" / "new").write_text("the failed restore")
+    (data / "lost+found").mkdir()
+    (data / ".ezops-aside-20261101000000").mkdir()   # an earlier aside stays where it is
+    lines = rules.rollback({"stamp": "20261122183000", "dirs": [str(data)],
+                            "members": {"10.0.0.1": [{"from": str(data), "to": str(aside), "how": "contents moved"}]}})
+    command = [line for line in lines if line.startswith("  10.0.0.1: ")][0].split(": ", 1)[1]
+    assert command.startswith("systemctl stop etcd && ")
+    subprocess.run(["bash", "-ec", command.replace("systemctl stop etcd && ", "", 1)], check=True)
+    assert (data / "member" / "old").read_text() == "before the restore"
+    assert (data / ".hidden").read_text() == "hidden too"
+    assert (data / ".ezops-failed-20261122183000" / "member" / "new").read_text() == "the failed restore"
+    assert sorted(os.listdir(str(data))) == [".ezops-aside-20261101000000", ".ezops-failed-20261122183000", ".hidden",
+                                             "lost+found", "member"]

@@ -109,6 +109,9 @@ def dirs(**entries):
     ({"/var/lib/etcd": {"exists": True, "isdir": True, "entries": ["member"]}}, []),
     ({"/var/lib/etcd": {"exists": True, "isdir": True, "entries": ["member", "lost+found"]}}, []),
     ({"/var/lib/etcd": {"exists": True, "isdir": True, "entries": ["member", "mysql"]}}, ["data_dir_not_dedicated"]),
+    # a mount point whose earlier data ezops.etcd moved aside inside it
+    ({"/var/lib/etcd": {"exists": True, "isdir": True, "entries": ["member", ".ezops-aside-20261203120000"]}}, []),
+    ({"/var/lib/etcd": {"exists": True, "isdir": True, "entries": [".ezops-other"]}}, ["data_dir_not_dedicated"]),
     ({"/var/lib/etcd": {"exists": True, "isdir": False, "entries": []}}, ["data_dir_not_a_directory"]),
     ({"/var/lib/etcd": {"exists": False}}, []),
 ])

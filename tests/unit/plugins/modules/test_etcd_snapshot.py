@@ -211,6 +211,49 @@ def test_a_restore_etcd_has_written_to_since_is_not_the_same_restore(fake_etcd, 
     assert os.path.exists(os.path.join(result["moved_aside"], "member", "wal", "0000000000000001-0000000000000001.wal"))
 
 
+def mount_points(monkeypatch, *paths):
+    """Make the given directories look like mount points to the restore."""
+    from ansible_collections.ezops.etcd.plugins.module_utils import etcd_snapshot_ops
+    points = set(str(p) for p in paths)
+    monkeypatch.setattr(etcd_snapshot_ops, "is_mount_point", lambda path, mounts=None: str(path) in points)
+    from ansible_collections.ezops.etcd.plugins.module_utils import etcd_aside
+    monkeypatch.setattr(etcd_aside, "is_mount_point", lambda path, mounts=None: str(path) in points)
+
+
+def test_restored_into_a_mount_point_whose_data_was_moved_aside_inside_it(fake_etcd, module_for, tmp_path,
+                                                                          monkeypatch):
+    data = tmp_path / "data"
+    (data / ".ezops-aside-20261201000000" / "member").mkdir(parents=True)
+    (data / ".ezops-aside-20261201000000" / "member" / "old").write_text("keep me")
+    (data / "lost+found").mkdir()
+    (data / ".ezops-restoring-20261130000000").mkdir()   # left by a restore that was cut off
+    mount_points(monkeypatch, data)
+    args = restore_args(tmp_path)
+    result, _m = run(module_for, **args)
+    assert result["changed"] is True and result["moved_aside"] is None
+    restores = [c for c in fake_etcd.calls if "restore" in c and "--help" not in c]
+    assert restores[0][restores[0].index("--data-dir") + 1].startswith(str(data / ".ezops-restoring-"))
+    assert sorted(os.listdir(str(data))) == [".ezops-aside-20261201000000", "lost+found", "member"]
+    assert (data / "member" / "snap" / "db").exists()
+    assert (data / ".ezops-aside-20261201000000" / "member" / "old").read_text() == "keep me"
+    again, _m = run(module_for, **args)
+    assert again["changed"] is False
+
+
+def test_restored_refuses_a_mount_point_still_holding_data_even_with_force(fake_etcd, module_for, tmp_path,
+                                                                           monkeypatch):
+    data = tmp_path / "data"
+    (data / "member").mkdir(parents=True)
+    (data / "member" / "old").write_text("keep me")
+    mount_points(monkeypatch, data)
+    args = restore_args(tmp_path, force=True)
+    before = tree(tmp_path)
+    with pytest.raises(ec.EtcdRefused, match="mount point") as info:
+        run(module_for, **args)
+    assert "etcd_move_aside" in info.value.to_result()["msg"]
+    assert tree(tmp_path) == before
+
+
 def test_failed_restore_changes_nothing(fake_etcd, module_for, tmp_path):
     data = tmp_path / "data"
     data.mkdir()
