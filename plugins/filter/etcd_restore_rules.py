@@ -18,9 +18,14 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.ezops.etcd.plugins.module_utils.etcd_common import parse_version, version_tuple
 from ansible_collections.ezops.etcd.plugins.module_utils.etcd_deploy_checks import path_problems
+from ansible_collections.ezops.etcd.plugins.module_utils.etcd_lock import (
+    LOCK_NAME,
+    lock_holder,
+    lock_state,
+)
+from ansible_collections.ezops.etcd.plugins.module_utils.etcd_lock import lock_refusal as _lock_refusal
 
 STOP_POINTS = ("", "staged", "move_aside", "restore")
-LOCK_NAME = ".ezops-etcd.lock"
 FIX_SUFFIX = "Nothing was changed on any host."
 
 
@@ -77,49 +82,10 @@ def dir_refusals(data_dir, wal_dir="", stage_dir="", protected=None):
     return out
 
 
-# --- the lock -----------------------------------------------------------------------------------------
-def lock_holder(text):
-    """The content of cluster_dir/.ezops-etcd.lock as a dict ({} when there is no lock,
-    {'unreadable': text} when it cannot be read)."""
-    if text is None or not str(text).strip():
-        return {} if text is None else {"unreadable": ""}
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return {"unreadable": str(text)[:200]}
-    return data if isinstance(data, dict) else {"unreadable": str(text)[:200]}
-
-
-def lock_state(text, identity, exists=None):
-    """'free', 'ours' (a run of the same operation was killed: take it over) or 'held'."""
-    if exists is False or (exists is None and text is None):
-        return "free"
-    holder = lock_holder(text if text is not None else "")
-    if holder.get("unreadable") is not None:
-        return "held"
-    same = all(holder.get(key) == value for key, value in identity.items())
-    return "ours" if same else "held"
-
-
+# --- the lock: plugins/module_utils/etcd_lock.py -------------------------------------------------------
 def lock_refusal(lock_path, holder):
-    if holder.get("unreadable") is not None:
-        what = "an unreadable lock (%r), probably from a run killed while it took the lock" % holder["unreadable"]
-        where = "the controller"
-    else:
-        parts = [str(holder.get("operation") or "an unnamed operation")]
-        for key, text in (("snapshot", "of %s"), ("members", "on members %s"), ("started", "started %s"),
-                          ("user", "by %s"), ("controller", "on %s"), ("run_id", "(run %s)")):
-            value = holder.get(key)
-            if value:
-                parts.append(text % (", ".join(value) if isinstance(value, list) else value))
-        what = " ".join(parts)
-        where = holder.get("controller") or "the controller"
-    return _refusal("restore_locked", (
-        "%s is held by %s. Another run works on this cluster: if it is still going, wait until it "
-        "ends. If it was killed, make sure no ansible-playbook of it still runs on %s "
-        "(pgrep -af ansible-playbook), then clear the lock with: rm %s and run this command again. "
-        "A restore of the same snapshot with the same members takes over its own lock by itself."
-        % (lock_path, what, where, lock_path)))
+    refusal = _lock_refusal(lock_path, holder, "restore_locked", "this command")
+    return _refusal(refusal["code"], refusal["msg"])
 
 
 # --- the snapshot's origin ----------------------------------------------------------------------------
