@@ -8,14 +8,14 @@ import json
 
 import pytest
 
-from etcd_lab import PRIMARY_VERSIONS
+from etcd_lab import VERSIONS
 
 PASSWORD = "Pa55:w0rd-x9"   # a ':' inside, as etcdctl splits user at the first one
 
 
-@pytest.fixture(params=PRIMARY_VERSIONS, scope="module")
+@pytest.fixture(params=VERSIONS, scope="module")
 def version(request):
-    """This module runs on the first version of EZOPS_ETCD_VERSIONS only (see conftest)."""
+    """Every version: how etcdctl reads ETCDCTL_USER/ETCDCTL_PASSWORD differs between 3.4 and 3.5."""
     return request.param
 
 
