@@ -23,11 +23,12 @@ def _member_text(result):
         return ""
 
 
-def _ca_trust_problems(controller_pem, member_results, controller_path, member_path, cluster_dir):
+def _ca_trust_problems(controller_pem, member_results, controller_path, member_path, cluster_dir, certified=None):
     if not isinstance(member_results, dict):
         raise AnsibleFilterError("ca_trust_problems expects a mapping of host to slurp result")
     members = {str(host): _member_text(result) for host, result in member_results.items()}
-    return ca_trust_problems(controller_pem or "", members, controller_path, member_path, cluster_dir)
+    return ca_trust_problems(controller_pem or "", members, controller_path, member_path, cluster_dir,
+                             [str(host) for host in certified or []])
 
 
 class FilterModule:

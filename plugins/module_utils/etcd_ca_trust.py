@@ -44,16 +44,25 @@ def _short(fingerprint):
     return ":".join(fingerprint[i:i + 2] for i in range(0, 16, 2)).upper() + "..."
 
 
-def ca_trust_problems(controller_pem, member_pems, controller_path, member_path, cluster_dir):
+def ca_trust_problems(controller_pem, member_pems, controller_path, member_path, cluster_dir, certified=None):
     """Problems of installing the controller's CA on members that already trust a CA.
 
     controller_pem: text of the controller's CA file ("" or None when it does not exist); its first
     certificate is the CA that signs. member_pems: host -> text of the member's CA file, or None when
     the member has no such file (a new host). A member whose file holds no certificate is treated
-    like one whose file does not hold the controller's CA.
+    like one whose file does not hold the controller's CA. certified: the members that already have
+    a certificate (ca_dir/etcd.pem): one of them without the CA file was set up with another CA
+    name (etcd_pki_ca_name changed), and its CA would be replaced unseen.
     """
     controller = fingerprints(controller_pem)
     holders = {host: text for host, text in sorted((member_pems or {}).items()) if text is not None}
+    renamed = sorted(host for host in (certified or []) if (member_pems or {}).get(host) is None)
+    if renamed:
+        return [problem("ca_name_changed", "%s already have a certificate but no %s: their CA has another name, and "
+                        "this run would install a CA beside it and replace their certificate. Set etcd_pki_ca_name to "
+                        "the name their CA file has in that directory (kubeasz: ca), or, to replace their CA on "
+                        "purpose, set etcd_pki_replace_member_ca: true (see docs/security.md). Nothing was changed on "
+                        "any host and no CA or certificate was created." % (", ".join(renamed), member_path))]
     if not holders:
         return []
     fix = ("Nothing was changed on any host and no CA or certificate was created. Most likely cluster_dir (%s) "

@@ -117,6 +117,11 @@ def test_cluster_dir_with_another_ca_is_refused(tmp_path):
     assert sorted(path.name for path in (other / "ssl").iterdir()) == ["ca-key.pem", "ca.pem"]
 
 
+def test_a_renamed_ca_is_refused_before_a_new_ca_is_made():
+    refused("ca_name_changed", "etcd_pki_ca_name", {"etcd_pki_ca_name": "myca"})
+    assert not os.path.exists(os.path.join(CLUSTER_DIR, "ssl", "myca.pem")), "a refused run created a CA"
+
+
 def test_check_diff_never_prints_a_private_key(tmp_path):
     """A key that would change (here: a different one on the controller) must not reach the output."""
     before = lab_state()

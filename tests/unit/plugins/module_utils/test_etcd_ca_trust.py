@@ -81,3 +81,14 @@ def test_an_unparsable_member_file_is_not_trusted(cas):
 def test_only_the_first_controller_certificate_is_its_ca(cas):
     ours, other = cas
     assert codes(check(pem(other) + pem(ours), {"10.0.0.1": pem(ours)})) == ["ca_not_trusted_by_members"]
+
+
+def test_a_member_with_a_certificate_but_no_ca_file_of_that_name_has_a_renamed_ca(cas):
+    # etcd_pki_ca_name changed: /etc/kubernetes/ssl/myca.pem is absent, etcd.pem is there
+    problems = ca_trust_problems(pem(cas[0]), {"10.0.0.1": None, "10.0.0.2": pem(cas[0]), "10.0.0.4": None},
+                                 "/c/ssl/myca.pem", "/etc/kubernetes/ssl/myca.pem", "/c", certified=["10.0.0.1", "10.0.0.2"])
+    assert codes(problems) == ["ca_name_changed"]
+    assert "10.0.0.1 already have a certificate" in problems[0]["msg"] and "10.0.0.4" not in problems[0]["msg"]
+    assert "etcd_pki_ca_name" in problems[0]["msg"]
+    # a new host has neither: fine
+    assert ca_trust_problems(pem(cas[0]), {"10.0.0.4": None}, "/c/ssl/ca.pem", "/m/ca.pem", "/c", certified=[]) == []
