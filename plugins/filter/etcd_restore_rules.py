@@ -11,7 +11,6 @@ a command or touches a file.
 
 from __future__ import annotations
 
-import json
 import posixpath
 
 from ansible.errors import AnsibleFilterError
