@@ -94,6 +94,20 @@ def test_cluster_has_three_started_voting_members(host):
     assert "etcd-%s" % address(host) in [member["name"] for member in members]
 
 
+def test_etcdctl_in_a_login_shell_works_without_flags_and_with_the_docs_flags(host):
+    """/etc/profile.d/etcdctl.sh: flagless etcdctl, and kubeasz's documented command line, which
+    etcdctl refused while the profile exported ETCDCTL_* ("conflicting environment variable")."""
+    flagless = host.run("bash -lc 'etcdctl endpoint health -w json'")
+    assert flagless.rc == 0, flagless.stderr
+    assert [entry["health"] for entry in json.loads(flagless.stdout)] == [True]
+    documented = host.run(
+        "bash -lc 'ETCDCTL_API=3 etcdctl --endpoints=https://%s:2379 --cacert=/etc/kubernetes/ssl/ca.pem "
+        "--cert=/etc/kubernetes/ssl/etcd.pem --key=/etc/kubernetes/ssl/etcd-key.pem endpoint health -w json'"
+        % address(host))
+    assert documented.rc == 0, documented.stderr
+    assert [entry["health"] for entry in json.loads(documented.stdout)] == [True]
+
+
 def test_client_with_the_cluster_certificate_is_served(host):
     answer = https_get("https://%s:2379/health" % address(host), SSL_DIR + "/ca.pem",
                        SSL_DIR + "/etcd-client.pem", SSL_DIR + "/etcd-client-key.pem")
