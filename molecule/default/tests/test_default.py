@@ -28,7 +28,7 @@ REQUIRED_FLAGS = [
     "--peer-key-file=/etc/kubernetes/ssl/etcd-key.pem",
     "--peer-trusted-ca-file=/etc/kubernetes/ssl/ca.pem",
     "--initial-cluster-token=etcd-cluster-0",
-    "--snapshot-count=",
+    "--snapshot-count=60000",  # side_effect.yml's rolling change of one flag
     "--auto-compaction-mode=periodic",
     "--auto-compaction-retention=1",
     "--max-request-bytes=10485760",
@@ -160,9 +160,10 @@ def test_controller_private_keys_are_private(host):
 
 def test_unit_has_every_flag(host):
     unit = host.file(UNIT).content_string
-    running = host.check_output("cat /proc/$(pgrep -x etcd)/cmdline | tr '\\0' ' '")
-    for flag in REQUIRED_FLAGS:
-        assert flag in unit, "unit lacks %s" % flag
+    running = host.check_output("cat /proc/$(pgrep -x etcd)/cmdline | tr '\\0' ' '").split()
+    unit_flags = unit.split()
+    for flag in REQUIRED_FLAGS:  # whole flags, value included
+        assert flag in unit_flags, "unit lacks %s" % flag
         assert flag in running, "running etcd lacks %s" % flag
     for setting in UNIT_SETTINGS:
         assert setting in unit.splitlines(), "unit lacks %s" % setting
