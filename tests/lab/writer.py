@@ -3,8 +3,8 @@
 
 It puts /ezops-writer/<run>/<n> with etcdctl (etcd's own client, with its endpoint failover) until
 the stop file appears, samples every endpoint's /health meanwhile, then reads all keys back and
-writes a JSON report: acknowledged and failed writes, acknowledged writes missing or wrong at the
-end, and the most endpoints seen unhealthy at once.
+writes a JSON report: acknowledged and failed writes (after TRIES tries; the retries are listed),
+acknowledged writes missing or wrong at the end, and the most endpoints seen unhealthy at once.
 
     writer.py --endpoints https://a:2379,https://b:2379 --cacert ca.pem --cert c.pem --key k.pem \
               --etcdctl /path/etcdctl --stop-file /tmp/stop --report /tmp/report.json
@@ -26,6 +26,12 @@ import time
 import urllib.request
 
 MAX_SECONDS = 900  # a forgotten writer stops by itself (--max-seconds changes it)
+# A put that fails is tried again, as a real client does: a member in the middle of a graceful
+# restart can answer one request with a transport error ("malformed header: missing HTTP
+# content-type", seen once in 1835 writes), which etcdctl does not retry itself. A put is
+# idempotent; a write counts as failed only when all tries failed, and every retry is reported.
+TRIES = 3
+RETRY_DELAY = 0.5
 
 
 def current_endpoints(opts):
@@ -97,21 +103,28 @@ def main():
     if not opts.endpoints:
         parser.error("no endpoints in --endpoints-file %s" % opts.endpoints_file)
     prefix = "/ezops-writer/%d/" % int(time.time())
-    acked, failures, samples = {}, [], []
+    acked, failures, retried, samples = {}, [], [], []
     stop = threading.Event()
     sampler = threading.Thread(target=sample_health, args=(opts, stop, samples), daemon=True)
     sampler.start()
     started, n = time.time(), 0
     while not os.path.exists(opts.stop_file) and time.time() - started < opts.max_seconds:
         key, value = "%s%08d" % (prefix, n), "value-%d" % n
-        try:
-            result = etcdctl(["put", key, value], opts)
-            if result.returncode == 0 and result.stdout.strip() == "OK":
+        for attempt in range(1, TRIES + 1):
+            try:
+                result = etcdctl(["put", key, value], opts)
+                error = None if result.returncode == 0 and result.stdout.strip() == "OK" else \
+                    {"key": key, "rc": result.returncode, "stderr": result.stderr.strip()[-300:]}
+            except subprocess.TimeoutExpired:
+                error = {"key": key, "rc": None, "stderr": "timeout"}
+            if error is None:
                 acked[key] = value
+                break
+            if attempt < TRIES:
+                retried.append(dict(error, attempt=attempt))
+                time.sleep(RETRY_DELAY)
             else:
-                failures.append({"key": key, "rc": result.returncode, "stderr": result.stderr.strip()[-300:]})
-        except subprocess.TimeoutExpired:
-            failures.append({"key": key, "rc": None, "stderr": "timeout"})
+                failures.append(error)
         n += 1
     stop.set()
     sampler.join()
@@ -126,6 +139,8 @@ def main():
         "acked": len(acked),
         "failed": len(failures),
         "failures": failures[:20],
+        "retried": len(retried),
+        "retries": retried[:20],
         "read_back_ok": read.returncode == 0,
         "missing_or_wrong": missing[:20],
         "missing_count": len(missing),
