@@ -49,7 +49,7 @@ def member_state():
 def test_empty_etcd_group_is_refused(tmp_path):
     result = deploy(tmp_path, inventory([], os.path.join(LAB, "kubeasz")))
     assert result.returncode != 0
-    assert "The inventory has no hosts in [etcd]" in result.output
+    assert "has no hosts in [etcd]" in result.output and "refusal: etcd_group_empty" in result.output
 
 
 def test_unreachable_host_stops_every_host_before_any_change(tmp_path, member_state):

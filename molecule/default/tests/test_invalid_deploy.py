@@ -118,8 +118,9 @@ def test_cluster_dir_with_another_ca_is_refused(tmp_path):
 
 
 def test_a_renamed_ca_is_refused_before_a_new_ca_is_made():
-    refused("ca_name_changed", "etcd_pki_ca_name", {"etcd_pki_ca_name": "myca"})
-    assert not os.path.exists(os.path.join(CLUSTER_DIR, "ssl", "myca.pem")), "a refused run created a CA"
+    # etcd-ca: the other name the role accepts; the members' CA file is ca.pem
+    refused("ca_name_changed", "etcd_pki_ca_name", {"etcd_pki_ca_name": "etcd-ca"})
+    assert not os.path.exists(os.path.join(CLUSTER_DIR, "ssl", "etcd-ca.pem")), "a refused run created a CA"
 
 
 def test_check_diff_never_prints_a_private_key(tmp_path):
