@@ -83,8 +83,7 @@ def dir_refusals(data_dir, wal_dir="", stage_dir="", protected=None):
 
 # --- the lock: plugins/module_utils/etcd_lock.py -------------------------------------------------------
 def lock_refusal(lock_path, holder):
-    refusal = _lock_refusal(lock_path, holder, "restore_locked", "this command")
-    return _refusal(refusal["code"], refusal["msg"])
+    return _lock_refusal(lock_path, holder, "restore_locked", "this command")
 
 
 # --- the snapshot's origin ----------------------------------------------------------------------------

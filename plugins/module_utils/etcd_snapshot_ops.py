@@ -63,8 +63,9 @@ def _written_since_marker(data_dir, wal_dir):
         return True
     for top in (data_dir, wal_dir):
         for folder, dirs, files in os.walk(top or ""):
-            if folder == top:
-                dirs[:] = [name for name in dirs if name in _occupying(top)]
+            if folder == top:  # asides and unfinished restores are not what etcd wrote
+                kept = set(_occupying(top))
+                dirs[:] = [name for name in dirs if name in kept]
             for name in files:
                 if name != RESTORE_MARKER and os.stat(os.path.join(folder, name)).st_mtime > since:
                     return True
