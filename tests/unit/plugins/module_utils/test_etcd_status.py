@@ -1,0 +1,122 @@
+"""The status report (playbooks/status.yml): it prints when members are down, merges every member's view,
+and names each problem."""
+
+import datetime
+
+import pytest
+
+from ansible_collections.ezops.etcd.plugins.filter.etcd_status_report import FilterModule, etcd_status_report
+from ansible_collections.ezops.etcd.plugins.module_utils.etcd_status import cert_days_left, status_report
+
+A, B, C = "10.0.0.1", "10.0.0.2", "10.0.0.3"
+HOSTS = [A, B, C]
+NOW = datetime.datetime(2026, 12, 4, tzinfo=datetime.timezone.utc)
+IDS = {A: "a1", B: "b2", C: "c3"}
+
+
+def url(host):
+    return "https://%s:2379" % host
+
+
+def member(host, learner=False, started=True):
+    return {"id": IDS[host], "name": "etcd-%s" % host if started else "", "peer_urls": ["https://%s:2380" % host],
+            "client_urls": [url(host)] if started else [], "is_learner": learner, "started": started}
+
+
+def status(host, leader="a1", learner=False, db_size=4 * 2**20):
+    return {"endpoint": url(host), "id": IDS[host], "version": "3.5.16", "db_size": db_size, "db_size_in_use": db_size,
+            "leader": leader, "is_leader": IDS[host] == leader, "is_learner": learner, "revision": 7, "raft_term": 3,
+            "raft_index": 42, "raft_applied_index": 42, "errors": []}
+
+
+def view(up, down=(), alarms=(), members=None, leader="a1"):
+    return {"endpoints": [status(h, leader=leader) for h in up],
+            "health": [{"endpoint": url(h), "health": True, "took": "1ms", "error": ""} for h in up]
+            + [{"endpoint": url(h), "health": False, "took": None, "error": "connection refused"} for h in down],
+            "failed_endpoints": [url(h) for h in down],
+            "failed_reasons": dict((url(h), "connection refused") for h in down),
+            "members": [member(h) for h in HOSTS] if members is None else members,
+            "alarms": list(alarms), "errors": []}
+
+
+def row(report, host):
+    return [line for line in report["lines"] if line.startswith("etcd-%s " % host)][0]
+
+
+def test_a_healthy_cluster_has_no_problem_and_both_tables():
+    report = status_report(HOSTS, dict((h, view(HOSTS)) for h in HOSTS), cert_days={A: 300, B: 300, C: 300},
+                           quota_bytes=8 * 2**20)
+    assert report["healthy"] and report["problems"] == []
+    assert "4.0 MiB (50 %)" in row(report, A) and row(report, A).endswith("healthy")
+    assert "LEADER" in report["lines"][1] and "Member list:" in report["lines"]
+    assert sum(1 for line in report["lines"] if line.startswith(("a1 ", "b2 ", "c3 "))) == 3
+
+
+def test_a_member_that_is_down_is_a_row_with_the_reason_and_a_problem():
+    views = {A: view([A, B], down=[C]), B: view([A, B], down=[C]), C: {"unreachable": True}}
+    report = status_report(HOSTS, {A: views[A], B: views[B]}, unreachable={C: "unreachable: ssh timeout"})
+    assert not report["healthy"]
+    assert "down: connection refused (seen from %s, %s)" % (A, B) in row(report, C)
+    assert any(p.startswith("%s did not answer" % C) for p in report["problems"])
+    assert any("could not ask from %s" % C in p for p in report["problems"])
+    assert row(report, A).endswith("healthy")
+
+
+def test_one_vantage_point_is_enough_to_fill_a_row():
+    # A is cut off from C, B reaches it: C's row comes from B's view
+    report = status_report(HOSTS, {A: view([A, B], down=[C]), B: view(HOSTS), C: view(HOSTS)})
+    assert row(report, C).endswith("healthy")
+    assert report["healthy"], report["problems"]
+
+
+def test_no_member_answering_still_prints_every_member():
+    report = status_report(HOSTS, {}, unreachable=dict((h, "unreachable: no route") for h in HOSTS))
+    assert not report["healthy"]
+    assert all(row(report, h) for h in HOSTS)
+    assert "(no member answered the member list)" in report["lines"]
+    assert "asked from nowhere" in report["lines"][0]
+
+
+def test_alarms_leaderless_members_and_a_missing_member_list_are_problems():
+    alarmed = view(HOSTS, alarms=[{"member_id": "b2", "alarm": "NOSPACE"}])
+    report = status_report(HOSTS, {A: alarmed})
+    assert "alarm NOSPACE on member b2" in report["problems"]
+    assert " NOSPACE " in row(report, B)
+    assert "no member has a leader" in status_report(HOSTS, {A: view(HOSTS, leader="")})["problems"]
+    assert "no member could list the members (no quorum?)" in status_report(HOSTS, {A: view(HOSTS, members=[])})["problems"]
+
+
+def test_learners_and_unstarted_members_are_listed():
+    members = [member(A), member(B), member(C, learner=True, started=False)]
+    report = status_report([A, B], {A: view([A, B], members=members)})
+    listed = [line for line in report["lines"] if line.startswith("c3 ")][0]
+    assert "(unstarted)" in listed and " yes " in listed
+    # a member of the member list that the inventory does not name still gets a row
+    assert row(report, C).startswith("etcd-%s " % C)
+
+
+def test_a_certificate_close_to_expiry_is_a_problem():
+    report = status_report(HOSTS, dict((h, view(HOSTS)) for h in HOSTS), cert_days={A: 12, B: 300, C: 300},
+                           min_cert_days=30)
+    assert report["problems"] == ["the certificate %s serves expires in 12 days (under 30)" % A]
+
+
+def test_cert_days_from_asn1_time():
+    assert cert_days_left("20261214000000Z", NOW) == 10
+    assert cert_days_left("20261201000000Z", NOW) == -3
+    assert cert_days_left(None, NOW) is None
+
+
+def test_the_filter_adapts_registered_results():
+    results = {A: view(HOSTS), B: {"failed": True, "msg": "TLS rejected"}, C: {"unreachable": True, "msg": "ssh: no route"}}
+    certs = {"results": [{"item": A, "not_after": "20270101000000Z"}, {"item": B, "skipped": True}]}
+    report = etcd_status_report(results, certs=certs, quota_bytes="8388608", now=NOW)
+    assert "could not ask from %s: the query failed there: TLS rejected" % B in report["problems"]
+    assert "could not ask from %s: unreachable: ssh: no route" % C in report["problems"]
+    assert " 28 " in row(report, A)
+    assert FilterModule().filters()["etcd_status_report"] is etcd_status_report
+
+
+def test_the_filter_refuses_a_list():
+    with pytest.raises(Exception, match="expects a dict"):
+        etcd_status_report([view(HOSTS)])
