@@ -344,7 +344,11 @@ def _content_refusals(facts):
     if expected and actual and actual != expected:
         return [_refusal("restore_checksum_mismatch", (
             "The sha256 of %s is %s, but its checksum says %s: the file changed after the backup. "
-            "Choose another snapshot with -e db_to_restore=<name>." % (db, actual or "?", expected)))]
+            "%sChoose another snapshot with -e db_to_restore=<name>." % (
+                db, actual or "?", expected,
+                "kubeasz's `ezctl backup` copies its own snapshot onto snapshot.db (cp -f) without our "
+                "checksum; its snapshot_<stamp>.db files beside ours are restorable by name. "
+                if db == "snapshot.db" else "")))]
     status = f.get("status_result") or {}
     if status and not status.get("skipped") and not status.get("snapshot"):
         return [_refusal("restore_invalid_snapshot", (

@@ -244,6 +244,10 @@ def test_a_newer_patch_or_an_older_snapshot_is_fine():
 def test_content_checksum_mismatch_and_invalid_snapshot():
     base = {"db": "x.db", "expected_sha256": SHA}
     assert rules.content_refusal(dict(base, sha256="0" * 64))["code"] == "restore_checksum_mismatch"
+    assert "ezctl backup" not in rules.content_refusal(dict(base, sha256="0" * 64))["msg"]
+    # kubeasz's ezctl backup overwrites snapshot.db with cp -f: the refusal says so
+    overwritten = rules.content_refusal(dict(base, db="snapshot.db", sha256="0" * 64))
+    assert overwritten["code"] == "restore_checksum_mismatch" and "`ezctl backup` copies" in overwritten["msg"]
     bad = rules.content_refusal(dict(base, sha256=SHA, status_result={"failed": True, "msg": "snapshot x is truncated."}))
     assert bad["code"] == "restore_invalid_snapshot" and "truncated. Choose another" in bad["msg"]
     assert rules.content_refusal(dict(base, sha256=SHA, status_result={"snapshot": {"revision": 3}})) == {}
