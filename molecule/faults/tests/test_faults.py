@@ -206,6 +206,37 @@ def test_recovery_asked_from_a_cut_off_member_is_refused_and_the_majority_keeps_
     wait_healthy()
 
 
+def status_report(result):
+    """The text playbooks/status.yml printed (its "Show the status" task)."""
+    shown = [res.get("msg", "") for name, _host, res in result.results if name == "Show the status"]
+    assert shown, result.tail()
+    return shown[0]
+
+
+def test_status_prints_every_member_when_one_is_down_and_strict_mode_fails():
+    down = [ip for ip in MEMBERS if ip != leader()][0]
+    sh(CONTAINER[down], "systemctl stop etcd")
+    try:
+        shown = play("status.yml", name="status-member-down")
+        strict = play("status.yml", extra={"etcd_status_strict": True}, name="status-strict-member-down")
+    finally:
+        sh(CONTAINER[down], "systemctl start etcd")
+    assert shown.rc == 0, shown.tail()
+    rows = dict((line.split()[0], line) for line in status_report(shown).splitlines() if line.startswith("etcd-"))
+    assert sorted(rows) == sorted("etcd-%s" % ip for ip in MEMBERS), rows
+    assert "down: " in rows["etcd-%s" % down] and "Connection refused" in rows["etcd-%s" % down], rows
+    for ip in MEMBERS:
+        if ip != down:
+            assert rows["etcd-%s" % ip].endswith(" healthy"), rows
+    assert strict.rc != 0 and strict.refusals == ["status_unhealthy"], strict.tail()
+    assert down in strict.message("status_unhealthy")
+    assert shown.changed == 0 and strict.changed == 0
+    wait_healthy()
+    healthy = play("status.yml", extra={"etcd_status_strict": True}, name="status-strict-healthy")
+    assert healthy.rc == 0, healthy.tail()
+    assert status_report(healthy).endswith("No problem found."), status_report(healthy)
+
+
 def seed_megabytes(count):
     """Make the database large enough that a snapshot takes a moment: count values of 1 MiB."""
     blob = "x" * (1024 * 1024 - 64)
@@ -452,3 +483,29 @@ def test_a_restore_onto_a_mount_point_checks_room_before_stopping_and_moves_cont
     aside = "%s/%s" % (data_dir, asides[0])
     assert any(aside in str(res.get("msg", "")) for _n, _h, res in listed.results), listed.raw[-2000:]
     assert sh(CONTAINER[ip], "ls -A %s" % data_dir).split() == entries
+
+
+def test_clean_refuses_without_confirmation_then_backs_up_stops_and_moves_data_aside():
+    """playbooks/99.clean.yml (last: it takes the cluster down)."""
+    services = dict((ip, service(ip)) for ip in MEMBERS)
+    for extra in ({}, {"etcd_clean_confirm": "10.255.0.1"}):
+        refused = play("99.clean.yml", extra=extra, name="clean-unconfirmed")
+        assert refused.rc != 0 and refused.refusals == ["clean_not_confirmed"], refused.tail()
+        assert "-e etcd_clean_confirm=%s" % MEMBERS[0] in refused.message("clean_not_confirmed")
+        assert refused.changed == 0
+    assert dict((ip, service(ip)) for ip in MEMBERS) == services, "a refused clean stopped a member"
+
+    before = backup_files()
+    earlier = dict((ip, set(sh(CONTAINER[ip], "ls -A /var/lib").split())) for ip in MEMBERS)
+    succeeded(play("99.clean.yml", extra={"etcd_clean_confirm": MEMBERS[0]}, name="clean"))
+    assert [n for n in set(backup_files()) - set(before) if n.startswith("snapshot_") and n.endswith(".db")], \
+        "no last backup was taken"
+    for ip in MEMBERS:
+        state = sh(CONTAINER[ip], "systemctl is-active etcd; systemctl is-enabled etcd", check=False).split()
+        assert state == ["inactive", "disabled"], (ip, state)
+        asides = [n for n in sh(CONTAINER[ip], "ls -A /var/lib").split() if n.startswith("etcd.") and n not in earlier[ip]]
+        assert len(asides) == 1, (ip, asides)
+        assert "wal" in sh(CONTAINER[ip], "ls /var/lib/%s/member" % asides[0]).split(), (ip, asides)
+        assert "etcd" not in sh(CONTAINER[ip], "ls -A /var/lib").split()
+    again = play("99.clean.yml", extra={"etcd_clean_confirm": MEMBERS[0]}, name="clean-again")
+    assert again.rc == 0 and again.changed == 0, again.tail()
