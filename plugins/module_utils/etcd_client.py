@@ -450,7 +450,7 @@ class EtcdClient(object):
 
 def empty_info(endpoints, exc, members=None):
     return {"cluster_id": None, "members": members or [], "endpoints": [], "health": [],
-            "alarms": [], "failed_endpoints": list(endpoints), "healthy": False, "leader": None,
+            "alarms": [], "failed_endpoints": list(endpoints), "healthy": False, "readable": False, "leader": None,
             "version": None, "revision": None, "errors": [exc.message], "error_kind": exc.kind}
 
 
@@ -466,6 +466,12 @@ def summarize(statuses, failed, health, members, alarms, cluster_id, errors):
     healthy = (bool(statuses) and not failed_endpoints and not alarms and leader is not None
                and all(s["endpoint"] in healthy_eps or (s.get("is_learner") and s["leader"] == leader)
                        for s in statuses))
+    # A snapshot is a read: a NOSPACE alarm (which fails every member's health check in etcd 3.5)
+    # does not stop one, a CORRUPT alarm does (which member holds the good data is not known).
+    alarm_types = set(a.get("alarm") for a in alarms)
+    readable = (bool(statuses) and not failed_endpoints and leader is not None and "CORRUPT" not in alarm_types
+                and all(s["endpoint"] in healthy_eps or s["leader"] == leader and (alarm_types or s.get("is_learner"))
+                        for s in statuses))
     cluster_id = cluster_id or (statuses[0].get("cluster_id") if statuses else None)
     for status in statuses:
         status.pop("cluster_id", None)
@@ -478,6 +484,7 @@ def summarize(statuses, failed, health, members, alarms, cluster_id, errors):
         "failed_endpoints": failed_endpoints,
         "failed_reasons": dict((ep, failed.get(ep, "unhealthy")) for ep in failed_endpoints),
         "healthy": healthy,
+        "readable": readable,
         "leader": leader,
         "version": versions[0] if versions else None,
         "revision": max(s["revision"] for s in statuses) if statuses else None,

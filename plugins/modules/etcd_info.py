@@ -133,6 +133,13 @@ healthy:
       status and follows the leader (its RV(health) entry stays false).
   returned: always
   type: bool
+readable:
+  description:
+    - Every endpoint answered and follows the leader, and the only problem is a V(NOSPACE) alarm if
+      any (etcd 3.5 fails every health check while an alarm is active). A snapshot, which is a read,
+      works then; RV(healthy) is false. A V(CORRUPT) alarm makes it false.
+  returned: always
+  type: bool
 leader:
   description: ID (hex) of the leader, or null.
   returned: always

@@ -314,6 +314,30 @@ def test_summarize_excuses_only_a_learner_following_the_leader(learner_leader, l
     assert info["health"][2]["health"] is False  # the health list stays what etcd said
 
 
+@pytest.mark.parametrize(
+    "alarms, health, leader_of_b, readable",
+    [
+        ([], True, "1", True),
+        ([{"member_id": "1", "alarm": "NOSPACE"}], False, "1", True),   # etcd 3.5: every health check fails
+        ([{"member_id": "1", "alarm": "NOSPACE"}], False, None, False),  # a member without a leader
+        ([{"member_id": "1", "alarm": "CORRUPT"}], False, "1", False),
+        ([], False, "1", False),                                         # unhealthy without an alarm
+    ],
+)
+def test_readable_lets_a_nospace_alarm_through_but_not_corrupt(alarms, health, leader_of_b, readable):
+    statuses = [status_of("a", "1"), status_of("b", "2", leader=leader_of_b)]
+    checks = [{"endpoint": "a", "health": health}, {"endpoint": "b", "health": health}]
+    info = eclient.summarize(statuses, {}, checks, [], alarms, None, [])
+    assert info["readable"] is readable
+    assert info["healthy"] is (readable and not alarms)
+
+
+def test_readable_needs_every_endpoint():
+    info = eclient.summarize([status_of("a", "1")], {"b": "refused"}, [{"endpoint": "a", "health": True}],
+                             [], [], None, [])
+    assert info["readable"] is False and info["healthy"] is False
+
+
 # --- the probe against real sockets ---------------------------------------------------------
 def test_probe_refused_port(tmp_path):
     sock = socket.socket()
