@@ -13,6 +13,7 @@ from ansible_collections.ezops.etcd.plugins.module_utils.etcd_common import (
     defrag_order,
     error_matches,
     health_reasons,
+    pick_new_leader,
     plan_disarm,
     split_endpoints,
 )
@@ -122,6 +123,7 @@ class MaintenanceOps(object):
                               hint="defragment when every member is up, or set force: true to "
                                    "defragment those that answer (nothing was changed)")
         report, done = [], []
+        members = self.client.members()[1] if self.params["move_leader"] else []
         for status in defrag_order(statuses):
             reclaimable = status["db_size"] - status["db_size_in_use"]
             item = {"endpoint": status["endpoint"], "id": status["id"],
@@ -130,6 +132,14 @@ class MaintenanceOps(object):
                     "defragmented": reclaimable >= threshold}
             if item["defragmented"]:
                 done.append(status["endpoint"])
+                # defragmenting blocks the member: hand the leadership over first, so writes go on
+                successor = status["is_leader"] and pick_new_leader(
+                    members, statuses, status["id"], set(s["id"] for s in statuses))
+                if successor:
+                    item["leader_moved_to"] = successor["id"]
+                    if not self.check_mode:
+                        self.client.ctl(["move-leader", successor["id"]], endpoints=[status["endpoint"]],
+                                        json_output=False)
                 if not self.check_mode:
                     self.client.ctl(["defrag"], endpoints=[status["endpoint"]], json_output=False)
             report.append(item)

@@ -15,7 +15,7 @@ description:
     revision in the future or a cluster without a leader.
   - O(action=defrag) defragments every endpoint whose database has at least
     O(min_reclaimable_bytes) to reclaim, one at a time, followers first and the leader last
-    (defragmenting blocks a member while it runs). It refuses, unless O(force=true), when a voting
+    (defragmenting blocks a member while it runs), after handing the leadership over (O(move_leader)). It refuses, unless O(force=true), when a voting
     member of the cluster does not answer or there is no leader.
   - O(action=disarm) disarms the active alarms when each is of a type listed in O(alarms) (by
     default V(NOSPACE) only); it does nothing when there is none. C(etcdctl alarm disarm) clears
@@ -53,6 +53,13 @@ options:
         in use by at least this many bytes. V(0) defragments every member every time.
     type: int
     default: 1048576
+  move_leader:
+    description:
+      - With O(action=defrag), before the leader is defragmented, hand the leadership to the voting
+        member with the highest raft index that answered (C(etcdctl move-leader)), so that writes are
+        not blocked while the old leader defragments. Nothing is moved when no other voter answered.
+    type: bool
+    default: true
   cluster:
     description: With O(action=defrag), defragment every member (their client URLs from the member list), not only O(endpoints).
     type: bool
@@ -142,6 +149,10 @@ endpoints:
     reclaimable: {description: Bytes defragmentation would reclaim., type: int, returned: always}
     defragmented: {description: Whether it was (or would be) defragmented., type: bool, returned: always}
     db_size_after: {description: Database file size after., type: int, returned: when defragmented}
+    leader_moved_to:
+      description: ID of the member the leadership was handed to first.
+      type: str
+      returned: when the leader was defragmented and O(move_leader=true)
 alarms:
   description: The alarms active before O(action=disarm).
   returned: when O(action=disarm)
@@ -184,6 +195,7 @@ def main():
         physical=dict(type="bool", default=False),
         min_reclaimable_bytes=dict(type="int", default=1048576),
         cluster=dict(type="bool", default=False),
+        move_leader=dict(type="bool", default=True),
         force=dict(type="bool", default=False),
         alarms=dict(type="list", elements="str", default=["NOSPACE"],
                     choices=["NOSPACE", "CORRUPT"]),

@@ -13,7 +13,7 @@ from etcd_fakes import run_main
 
 def run(module_for, check=False, **kw):
     base = {"action": "compact", "revision": None, "physical": False,
-            "min_reclaimable_bytes": 1048576, "cluster": False, "force": False,
+            "min_reclaimable_bytes": 1048576, "cluster": False, "move_leader": True, "force": False,
             "alarms": ["NOSPACE"]}
     base.update(kw)
     module = module_for(check_mode=check, **base)
@@ -76,7 +76,28 @@ def test_defrag_four_ways_leader_last(fake_etcd, module_for):
                      "--endpoints=https://10.0.0.1:2379"]
     assert results[1]["defragmented"][-1] == "https://10.0.0.1:2379"
     assert all(e["db_size_after"] == 1048576 for e in results[1]["endpoints"])
-    assert results[2]["skipped_endpoints"] == results[1]["defragmented"]
+    assert sorted(results[2]["skipped_endpoints"]) == sorted(results[1]["defragmented"])
+
+
+def test_defrag_hands_the_leadership_over_before_the_leader(fake_etcd, module_for):
+    fake_etcd.leader = fake_etcd.members[0]["ID"]
+    planned, _m = run(module_for, action="defrag", check=True)
+    assert not commands(fake_etcd, "move-leader")
+    leader_item = [e for e in planned["endpoints"] if e["is_leader"]][0]
+    successor = leader_item["leader_moved_to"]
+    assert successor in [("%x" % m["ID"]) for m in fake_etcd.members[1:]]
+    result, _m = run(module_for, action="defrag")
+    moves = commands(fake_etcd, "move-leader")
+    assert len(moves) == 1 and successor in moves[0] and "--endpoints=https://10.0.0.1:2379" in moves[0]
+    words = [c for c in fake_etcd.calls if "defrag" in c or "move-leader" in c]
+    assert "move-leader" in words[-2] and words[-1][1] == "--endpoints=https://10.0.0.1:2379"
+    assert result["endpoints"][-1]["leader_moved_to"] == successor
+
+
+def test_defrag_without_move_leader_moves_nothing(fake_etcd, module_for):
+    fake_etcd.leader = fake_etcd.members[0]["ID"]
+    result, _m = run(module_for, action="defrag", move_leader=False)
+    assert not commands(fake_etcd, "move-leader") and "leader_moved_to" not in result["endpoints"][-1]
 
 
 def test_defrag_threshold_and_zero(fake_etcd, module_for):
