@@ -485,6 +485,81 @@ def test_a_restore_onto_a_mount_point_checks_room_before_stopping_and_moves_cont
     assert sh(CONTAINER[ip], "ls -A %s" % data_dir).split() == entries
 
 
+def put_from_stdin(key, value, endpoint=None):
+    return subprocess.run([ETCDCTL, "--endpoints=https://%s:2379" % (endpoint or MEMBERS[0]), "--cacert=%s/ca.pem" % SSL,
+                           "--cert=%s/etcd-client.pem" % SSL, "--key=%s/etcd-client-key.pem" % SSL, "put", key],
+                          input=value, capture_output=True, text=True, check=False)
+
+
+def alarms():
+    return etcdctl(["alarm", "list"]).stdout.split()
+
+
+def raise_corrupt_alarm(ip):
+    """What etcd's corruption check does when members' hashes differ (etcdctl can only disarm)."""
+    import pyetcd  # pylint: disable=import-outside-toplevel
+    from pyetcd import etcdrpc  # pylint: disable=import-outside-toplevel
+    client = pyetcd.client(host=ip, port=2379, ca_cert="%s/ca.pem" % SSL, cert_cert="%s/etcd-client.pem" % SSL,
+                           cert_key="%s/etcd-client-key.pem" % SSL, timeout=10)
+    member_id = int([s for s in statuses([ip])][0]["Status"]["header"]["member_id"])
+    request = etcdrpc.AlarmRequest(action=etcdrpc.AlarmRequest.ACTIVATE, memberID=member_id, alarm=2)  # CORRUPT: newer than this client's proto
+    client.maintenancestub.Alarm(request, 10, credentials=client.call_credentials, metadata=client.metadata)
+
+
+def test_maintenance_refuses_a_corrupt_alarm_and_changes_nothing():
+    ip = MEMBERS[1]
+    before = backup_files()
+    sizes = sorted(int(s["Status"]["dbSize"]) for s in statuses())
+    raise_corrupt_alarm(ip)
+    try:
+        assert "alarm:CORRUPT" in " ".join(alarms())
+        refused = play("maintenance.yml", name="maintenance-corrupt")
+        assert refused.rc != 0 and refused.refusals[:1] == ["maintenance_corrupt"], refused.tail()
+        assert "docs/disaster-recovery.md" in refused.message("maintenance_corrupt")
+        assert refused.changed == 0
+        assert "alarm:CORRUPT" in " ".join(alarms()), "the CORRUPT alarm was disarmed"
+        assert backup_files() == before
+        assert sorted(int(s["Status"]["dbSize"]) for s in statuses()) == sizes
+    finally:
+        etcdctl(["alarm", "disarm"])
+    wait_healthy()
+
+
+def test_maintenance_clears_nospace_from_a_hot_key_and_keeps_every_key():
+    """docs/nospace.md: a key rewritten until the backend quota is full, then playbooks/maintenance.yml."""
+    succeeded(play("maintenance.yml", name="maintenance-routine"))  # the earlier tests' deleted megabytes
+    succeeded(play("02.etcd.yml", extra={"etcd_quota_backend_bytes": 16 * 2**20}, name="deploy-small-quota"))
+    wait_healthy()
+    blob = "h" * (1024 * 1024 - 64)
+    for attempt in range(64):
+        put = put_from_stdin("/ezops-faults/hot", blob)
+        if put.returncode != 0:
+            break
+    assert "database space exceeded" in put.stderr, (attempt, put.stderr)
+    assert "alarm:NOSPACE" in " ".join(alarms())
+    keys_before = key_count("")
+    size_before = max(int(s["Status"]["dbSize"]) for s in statuses())
+    snapshots_before = [n for n in backup_files() if n.startswith("snapshot_")]
+
+    checked = lab.run("maintenance.yml", args=["--check"])
+    assert checked.rc == 0, checked.tail()
+    assert "alarm:NOSPACE" in " ".join(alarms()), "check mode disarmed the alarm"
+    assert max(int(s["Status"]["dbSize"]) for s in statuses()) == size_before, "check mode defragmented"
+
+    result = play("maintenance.yml", name="maintenance-nospace")
+    assert result.rc == 0, result.tail()
+    assert [n for n in backup_files() if n.startswith("snapshot_")] != snapshots_before, "no backup was taken first"
+    assert alarms() == []
+    defrag = [res for name, _h, res in result.results if name.startswith("Defragment")][0]
+    leader_item = [e for e in defrag["endpoints"] if e["is_leader"]][0]
+    assert leader_item["defragmented"] and leader_item.get("leader_moved_to"), defrag["endpoints"]
+    assert put_from_stdin("/ezops-faults/after-maintenance-%d" % time.time_ns(), "ok").returncode == 0
+    keys_after = key_count("")
+    assert keys_after == keys_before + 1, (keys_before, keys_after)
+    size_after = max(int(s["Status"]["dbSize"]) for s in statuses())
+    assert size_after < size_before // 2, (size_before, size_after)
+
+
 def test_clean_refuses_without_confirmation_then_backs_up_stops_and_moves_data_aside():
     """playbooks/99.clean.yml (last: it takes the cluster down)."""
     services = dict((ip, service(ip)) for ip in MEMBERS)
