@@ -13,7 +13,7 @@ import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 PLAYBOOKS = ["02.etcd.yml", "21.addetcd.yml", "31.deletcd.yml", "94.backup.yml", "backup.yml", "95.restore.yml",
-             "96.recover-quorum.yml", "prune-aside.yml", "status.yml", "demo_seed.yml", "99.clean.yml", "maintenance.yml"]
+             "96.recover-quorum.yml", "prune-aside.yml", "status.yml", "demo_seed.yml", "99.clean.yml", "maintenance.yml", "93.upgrade.yml"]
 
 
 @pytest.fixture(scope="module")

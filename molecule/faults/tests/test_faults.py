@@ -495,6 +495,52 @@ def alarms():
     return etcdctl(["alarm", "list"]).stdout.split()
 
 
+def use_release(version):
+    """Put etcd <version>'s binaries in the controller's base_dir/bin, where kubeasz's ezdown leaves them."""
+    source = os.path.join(lab.PROJECT, ".cache/etcd", version)
+    if not os.path.exists(os.path.join(source, "etcd")):
+        subprocess.run([os.path.join(lab.PROJECT, "scripts/fetch-etcd.sh"), version], check=True)
+    for name in ("etcd", "etcdctl", "etcdutl"):
+        if os.path.exists(os.path.join(source, name)):
+            dest = os.path.join(lab.BASE_DIR, "bin", name)
+            # renamed into place: the writer runs base_dir/bin/etcdctl meanwhile
+            subprocess.run(["install", "-m", "0755", os.path.join(source, name), dest + ".new"], check=True)
+            os.replace(dest + ".new", dest)
+
+
+def member_versions():
+    return sorted(s["Status"]["version"] for s in statuses())
+
+
+def test_rolling_upgrade_with_a_writer_keeps_old_binaries_and_a_downgrade_is_refused():
+    start = os.environ.get("ETCD_VERSION", "3.5.16")
+    assert member_versions() == [start] * 3
+    before = backup_files()
+    writer = Writer(MEMBERS)
+    use_release("3.5.30")
+    result = play("93.upgrade.yml", name="upgrade")
+    report = writer.stop()
+    succeeded(result)
+    assert member_versions() == ["3.5.30"] * 3
+    assert report["failed"] == 0, report
+    assert [n for n in set(backup_files()) - set(before) if n.endswith(".db")], "no backup was taken first"
+    for ip in MEMBERS:
+        kept = sh(CONTAINER[ip], "ls /opt/kube/bin").split()
+        assert {"etcd-%s" % start, "etcdctl-%s" % start} <= set(kept), (ip, kept)
+        assert sh(CONTAINER[ip], "/opt/kube/bin/etcd-%s --version" % start).splitlines()[0].endswith(start)
+
+    use_release(start)
+    services = dict((ip, service(ip)) for ip in MEMBERS)
+    try:
+        refused = play("93.upgrade.yml", name="upgrade-downgrade")
+    finally:
+        use_release("3.5.30")
+    assert refused.rc != 0 and refused.refusals == ["upgrade_downgrade"], refused.tail()
+    assert "newer than %s" % start in refused.message("upgrade_downgrade")
+    assert refused.changed == 0
+    assert dict((ip, service(ip)) for ip in MEMBERS) == services
+
+
 def raise_corrupt_alarm(ip):
     """What etcd's corruption check does when members' hashes differ (etcdctl can only disarm)."""
     import pyetcd  # pylint: disable=import-outside-toplevel
