@@ -583,6 +583,12 @@ def test_maintenance_clears_nospace_from_a_hot_key_and_keeps_every_key():
             break
     assert "database space exceeded" in put.stderr, (attempt, put.stderr)
     assert "alarm:NOSPACE" in " ".join(alarms())
+    # the quota can be raised while the alarm is active (every health check fails meanwhile)
+    raised = {"etcd_quota_backend_bytes": 32 * 2**20, "etcd_health_accept_nospace": True}
+    succeeded(play("02.etcd.yml", extra=raised, name="deploy-raise-quota-under-nospace"))
+    for ip in MEMBERS:
+        assert "--quota-backend-bytes=%d" % (32 * 2**20) in sh(CONTAINER[ip], "cat /etc/systemd/system/etcd.service")
+    assert "alarm:NOSPACE" in " ".join(alarms())
     keys_before = key_count("")
     size_before = max(int(s["Status"]["dbSize"]) for s in statuses())
     snapshots_before = [n for n in backup_files() if n.startswith("snapshot_")]
