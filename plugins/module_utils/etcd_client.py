@@ -11,6 +11,8 @@ failures into the typed errors of ``etcd_common``.
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import socket
 import ssl
@@ -39,6 +41,7 @@ from ansible_collections.ezops.etcd.plugins.module_utils.etcd_common import (
     supports_bump_revision,
     url_problems,
     version_at_least,
+    version_tuple,
 )
 
 from urllib.parse import urlsplit
@@ -437,6 +440,50 @@ class EtcdClient(object):
             alarms = []
             errors.append(exc.message)
         return summarize(statuses, failed, health, members, alarms, cluster_id, errors)
+
+    def _http_get(self, endpoint, path):
+        """GET ``path`` from one endpoint with the TLS files -> (HTTP status, body). Unit tests
+        replace this."""
+        parts = urlsplit(endpoint)
+        port, wait = parts.port or 2379, min(self.timeout, 5)
+        if parts.scheme == "https":
+            context = ssl.create_default_context(cafile=self.cacert) if self.cacert else ssl.create_default_context()
+            if self.cert and self.key:
+                context.load_cert_chain(self.cert, self.key)
+            conn = http.client.HTTPSConnection(parts.hostname, port, timeout=wait, context=context)
+        else:
+            conn = http.client.HTTPConnection(parts.hostname, port, timeout=wait)
+        try:
+            conn.request("GET", path)
+            reply = conn.getresponse()
+            return reply.status, reply.read().decode("utf-8", "replace")
+        finally:
+            conn.close()
+
+    def cluster_versions(self, endpoints):
+        """{endpoint: the cluster version it reports (etcd's GET /version, e.g. '3.5.0'), or None}.
+        etcdctl shows only server versions; the cluster version is what the leader decided all
+        members support, and it rises only after every member runs the new minor release."""
+        found = {}
+        for endpoint in endpoints:
+            try:
+                status, body = self._http_get(endpoint, "/version")
+                found[endpoint] = json.loads(body).get("etcdcluster") if status == 200 else None
+            except (OSError, ValueError, AttributeError, http.client.HTTPException):
+                found[endpoint] = None
+        return found
+
+    def wait_cluster_version(self, version, endpoints, timeout):
+        """Poll until every endpoint reports the cluster version of ``version``'s major.minor
+        -> (reached, {endpoint: cluster version last seen})."""
+        wanted = version_tuple(version)[:2]
+        seen = {}
+
+        def reached():
+            seen.update(self.cluster_versions(endpoints))
+            return bool(seen) and all(v and version_tuple(v)[:2] == wanted for v in seen.values())
+
+        return bool(self.wait_for(reached, timeout)), seen
 
     def wait_for(self, predicate, timeout, interval=1.0):
         """Call ``predicate()`` until it returns a true value or ``timeout`` seconds pass."""

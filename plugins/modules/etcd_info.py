@@ -38,6 +38,18 @@ options:
       - Fail when no endpoint answers. With V(false), return RV(healthy=false) and the errors.
     type: bool
     default: true
+  wait_cluster_version:
+    description:
+      - A release such as V(3.5.16). Wait until every endpoint that answered reports the cluster
+        version of its major.minor (V(3.5.0)), as etcd's leader raises it a few seconds after the
+        last member runs the new release. Sets RV(cluster_versions) and RV(cluster_version_reached);
+        the module does not fail when the wait times out.
+    type: str
+  wait_timeout:
+    description:
+      - Seconds to wait for O(wait_cluster_version).
+    type: int
+    default: 60
 """
 
 EXAMPLES = r"""
@@ -153,6 +165,15 @@ revision:
   description: The highest current revision among the endpoints that answered.
   returned: always
   type: int
+cluster_versions:
+  description: The cluster version each answering endpoint reported last (null when it did not).
+  returned: when O(wait_cluster_version) is set
+  type: dict
+  sample: {"https://10.0.0.1:2379": "3.5.0"}
+cluster_version_reached:
+  description: Whether every answering endpoint reported the cluster version of O(wait_cluster_version).
+  returned: when O(wait_cluster_version) is set
+  type: bool
 errors:
   description: Queries that failed although some endpoint answered (for example the member list
     on a member without quorum).
@@ -173,12 +194,19 @@ def main():
     argument_spec.update(
         cluster=dict(type="bool", default=False),
         fail_on_unreachable=dict(type="bool", default=True),
+        wait_cluster_version=dict(type="str"),
+        wait_timeout=dict(type="int", default=60),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
 
     def info(client):
         result = client.cluster_info(cluster=module.params["cluster"],
                                      fail_on_unreachable=module.params["fail_on_unreachable"])
+        wanted = module.params["wait_cluster_version"]
+        if wanted:
+            answering = [status["endpoint"] for status in result["endpoints"]]
+            result["cluster_version_reached"], result["cluster_versions"] = client.wait_cluster_version(
+                wanted, answering, max(0, module.params["wait_timeout"]))
         result["changed"] = False
         return result
 

@@ -79,3 +79,13 @@ def test_info_plain_http_and_environment_fallbacks(single, run_module):
     assert not result.get("failed"), result.get("msg")
     assert result["healthy"] is True
     assert [e["endpoint"] for e in result["endpoints"]] == single.endpoints
+
+
+def test_info_reads_the_cluster_version_over_tls_and_plain_http(tls3_shared, single, run_module):
+    minor = ".".join(tls3_shared.version.split(".")[:2])
+    result = run_module("etcd_info", dict(tls3_shared.conn(), wait_cluster_version=tls3_shared.version))
+    assert result["cluster_version_reached"] is True, result
+    assert result["cluster_versions"] == dict((ep, minor + ".0") for ep in tls3_shared.endpoints)
+    result = run_module("etcd_info", dict(single.conn(), wait_cluster_version="9.9.0", wait_timeout=2))
+    assert not result.get("failed") and result["cluster_version_reached"] is False
+    assert result["cluster_versions"] == {single.endpoints[0]: minor + ".0"}

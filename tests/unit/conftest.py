@@ -25,6 +25,8 @@ def fake_etcd(monkeypatch, tmp_path):
     fake.bindir = bindir
     monkeypatch.setattr(etcd_client.EtcdClient, "_run_command",
                         lambda self, argv, env: fake(argv, env))
+    monkeypatch.setattr(etcd_client.EtcdClient, "_http_get",
+                        lambda self, endpoint, path: fake.http_get(endpoint, path))
     monkeypatch.setattr(etcd_client.EtcdClient, "probe",
                         lambda self, ep: (ep, "unreachable", "refused") if ep in fake.down
                         else (ep, None, "answers"))

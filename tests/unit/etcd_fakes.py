@@ -88,6 +88,8 @@ class FakeEtcd:
         self.fail = {}              # command word -> (rc, stderr) to return once
         self.envs = []              # the environment of every call
         self.auth = None            # (user, password) etcd requires, None when auth is off
+        self.cluster_version = ".".join(version.split(".")[:2]) + ".0"
+        self.cluster_version_steps = []  # cluster versions GET /version reports next, one per call
         for i in range(members):
             self.add_member("m%d" % (i + 1), "https://10.0.0.%d:2380" % (i + 1),
                             "https://10.0.0.%d:2379" % (i + 1))
@@ -150,6 +152,16 @@ class FakeEtcd:
         if handler is None:
             handler = getattr(self, "cmd_" + words[0].replace("-", "_"))
         return handler(words, flags, endpoints, argv)
+
+    def http_get(self, endpoint, path):
+        """EtcdClient._http_get: etcd's GET /version."""
+        self.calls.append(["GET", endpoint, path])
+        if endpoint in self.down:
+            raise ConnectionRefusedError(111, "Connection refused")
+        if self.cluster_version_steps:
+            self.cluster_version = self.cluster_version_steps.pop(0)
+        assert path == "/version", path
+        return 200, json.dumps({"etcdserver": self.version, "etcdcluster": self.cluster_version})
 
     # --- etcdctl commands ---------------------------------------------------------------------
     def _live(self, endpoints):

@@ -11,9 +11,11 @@ import os
 import pathlib
 import random
 import signal
+import ssl
 import subprocess
 import sys
 import time
+import urllib.request
 
 import pytest
 
@@ -515,6 +517,17 @@ def member_versions():
     return sorted(s["Status"]["version"] for s in statuses())
 
 
+def cluster_versions():
+    """The cluster version each member reports in GET /version (etcdctl shows only server versions)."""
+    context = ssl.create_default_context(cafile="%s/ca.pem" % SSL)
+    context.load_cert_chain("%s/etcd-client.pem" % SSL, "%s/etcd-client-key.pem" % SSL)
+    found = {}
+    for ip in MEMBERS:
+        with urllib.request.urlopen("https://%s:2379/version" % ip, context=context, timeout=5) as reply:
+            found[ip] = json.load(reply)["etcdcluster"]
+    return found
+
+
 def test_rolling_upgrade_with_a_writer_keeps_old_binaries_and_a_downgrade_is_refused():
     start = os.environ.get("ETCD_VERSION", "3.5.16")
     assert member_versions() == [start] * 3
@@ -650,3 +663,26 @@ def test_clean_refuses_without_confirmation_then_backs_up_stops_and_moves_data_a
         assert gone not in entries, (ip, entries)
     again = play("99.clean.yml", extra={"etcd_clean_confirm": MEMBERS[0]}, name="clean-again")
     assert again.rc == 0 and again.changed == 0, again.tail()
+
+
+def test_a_new_3_4_cluster_upgrades_to_3_5_with_a_writer_and_the_cluster_version_follows():
+    """After 99.clean (the test above), a new cluster on 3.4.23 is deployed and upgraded to 3.5.16 while a
+    client writes; 3.5.16 to 3.5.30 is the upgrade test above."""
+    use_release("3.4.23")
+    succeeded(play("02.etcd.yml", name="deploy-3.4"))
+    wait_healthy()
+    assert member_versions() == ["3.4.23"] * 3
+    assert set(cluster_versions().values()) == {"3.4.0"}
+    before = backup_files()
+    writer = Writer(MEMBERS)
+    use_release("3.5.16")
+    result = play("93.upgrade.yml", name="upgrade-3.4-to-3.5")
+    report = writer.stop()
+    succeeded(result)
+    assert report["failed"] == 0, report
+    assert member_versions() == ["3.5.16"] * 3
+    # the playbook waited for it: no member reports the old cluster version once it has finished
+    assert set(cluster_versions().values()) == {"3.5.0"}
+    assert [n for n in set(backup_files()) - set(before) if n.endswith(".db")], "no backup was taken first"
+    for ip in MEMBERS:
+        assert {"etcd-3.4.23", "etcdctl-3.4.23"} <= set(sh(CONTAINER[ip], "ls /opt/kube/bin").split()), ip

@@ -2,6 +2,7 @@
 # Apache License 2.0 (see galaxy.yml)
 from __future__ import annotations
 
+from ansible_collections.ezops.etcd.plugins.module_utils import etcd_client as etcd_info_client
 from ansible_collections.ezops.etcd.plugins.modules import etcd_info
 from etcd_fakes import run_main
 
@@ -37,3 +38,31 @@ def test_info_main_environment_fallbacks(fake_etcd, module_for, monkeypatch):
     assert not failed
     assert [e["endpoint"] for e in result["endpoints"]] == ["https://10.0.0.1:2379",
                                                             "https://10.0.0.3:2379"]
+
+
+def test_info_waits_for_the_cluster_version_of_the_new_minor_release(fake_etcd, module_for, monkeypatch):
+    monkeypatch.setattr(etcd_info_client.time, "sleep", lambda seconds: None)
+    conn = module_for().params
+    result, failed = run_main(etcd_info.main, conn)
+    assert not failed and "cluster_versions" not in result and not [c for c in fake_etcd.calls if c[0] == "GET"]
+    # the leader raises the cluster version a moment after the last member runs 3.5
+    fake_etcd.cluster_version_steps = ["3.4.0"] * 4 + ["3.5.0"]
+    result, failed = run_main(etcd_info.main, dict(conn, wait_cluster_version="3.5.16"))
+    assert not failed and result["cluster_version_reached"] is True
+    assert set(result["cluster_versions"].values()) == {"3.5.0"}
+    assert len([c for c in fake_etcd.calls if c[0] == "GET"]) >= 6
+
+
+def test_info_reports_a_cluster_version_that_does_not_rise_without_failing(fake_etcd, module_for, monkeypatch):
+    monkeypatch.setattr(etcd_info_client.time, "sleep", lambda seconds: None)
+    conn = module_for().params
+    fake_etcd.cluster_version = "3.4.0"
+    result, failed = run_main(etcd_info.main, dict(conn, wait_cluster_version="3.5.16", wait_timeout=0))
+    assert not failed and result["cluster_version_reached"] is False
+    assert result["cluster_versions"] == dict((ep, "3.4.0") for ep in conn["endpoints"])
+    # a member that stops answering its /version holds the wait
+    fake_etcd.cluster_version = "3.5.0"
+    fake_etcd.down = {"https://10.0.0.3:2379"}
+    result, failed = run_main(etcd_info.main, dict(conn, wait_cluster_version="3.5.16", wait_timeout=0))
+    assert result["cluster_version_reached"] is True  # it is not an answering endpoint: not waited for
+    assert "https://10.0.0.3:2379" not in result["cluster_versions"]
