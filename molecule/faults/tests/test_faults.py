@@ -528,11 +528,38 @@ def cluster_versions():
     return found
 
 
+def test_routine_maintenance_installs_its_timer_whose_run_repeats_the_settings():
+    """Routine maintenance (the earlier tests' deleted megabytes go, so the upgrade test's small quota
+    fits), scheduled on a member with systemd; the service's command line, run on the controller as
+    systemd would (the timer host has no ansible-playbook), reads the settings of the installing run."""
+    timer_host, unit = MEMBERS[2], "ezops-etcd-maintenance"
+    settings = {"etcd_maintenance_timer": True, "etcd_maintenance_timer_host": timer_host,
+                "etcd_maintenance_min_reclaimable_bytes": 3 * 2**20, "etcd_backup_keep": 9}
+    succeeded(play("maintenance.yml", extra=settings, name="maintenance-routine"))
+    state = sh(CONTAINER[timer_host], "systemctl show %s.timer --property=UnitFileState,ActiveState" % unit).split()
+    assert sorted(state) == ["ActiveState=active", "UnitFileState=enabled"], state
+    stored = json.loads(sh(CONTAINER[timer_host], "cat /etc/ezops-etcd/%s.vars.json" % unit))
+    assert stored["etcd_maintenance_min_reclaimable_bytes"] == 3 * 2**20 and stored["etcd_backup_keep"] == 9, stored
+    assert stored["etcd_maintenance_timer"] is False and stored["etcd_backup_timer"] is False, stored
+    assert sh(CONTAINER[timer_host], "stat -c %%a /etc/ezops-etcd/%s.vars.json" % unit).strip() == "600"
+
+    service = sh(CONTAINER[timer_host], "cat /etc/systemd/system/%s.service" % unit)
+    argv = [line for line in service.splitlines() if line.startswith("ExecStart=")][0][len("ExecStart="):].split(" ")
+    local = pathlib.Path(lab.LAB) / ("%s.vars.json" % unit)
+    local.write_text(json.dumps(stored))
+    argv = [("@%s" % local) if a == "@/etc/ezops-etcd/%s.vars.json" % unit else a for a in argv] + ["--check"]
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1",
+               ANSIBLE_CONFIG=os.path.join(lab.PROJECT, "ansible.cfg"))
+    env.update(line[len("Environment="):].split("=", 1) for line in service.splitlines() if line.startswith("Environment="))
+    scheduled = lab.Run(subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600, check=False))
+    assert scheduled.rc == 0, scheduled.tail()
+    defrag = [res for name, _h, res in scheduled.results if name.startswith("Defragment")][0]
+    assert defrag["invocation"]["module_args"]["min_reclaimable_bytes"] == 3 * 2**20, defrag["invocation"]
+
+
 def test_rolling_upgrade_with_a_writer_keeps_old_binaries_and_a_downgrade_is_refused():
     start = os.environ.get("ETCD_VERSION", "3.5.16")
     assert member_versions() == [start] * 3
-    # routine maintenance: the earlier tests' deleted megabytes go, so the small quota below fits
-    succeeded(play("maintenance.yml", name="maintenance-routine"))
     before = backup_files()
     writer = Writer(MEMBERS)
     use_release("3.5.30")
