@@ -1,17 +1,19 @@
 # Copyright: ezops.etcd contributors
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""The deploy_problems, deploy_host_problems and data_dir_problems filters: what 02.etcd.yml (and
+"""The deploy_problems, deploy_host_problems, data_dir_problems and etcd_foreign_changes filters: what 02.etcd.yml (and
 every playbook that installs a member, or moves a data dir aside) refuses before it changes
 anything. The rules live in module_utils."""
 
 from __future__ import annotations
 
+import base64
 import posixpath
 
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.ezops.etcd.plugins.module_utils.etcd_deploy_checks import (
     deploy_problems,
+    foreign_changes,
     host_problems,
     path_problems,
 )
@@ -50,7 +52,18 @@ def data_dir_problems(data_dir, wal_dir="", protected=None):
     return path_problems(data_dir, wal_dir or "", protected)
 
 
+def etcd_foreign_changes(facts):
+    """facts: host, unit (the result of slurping the unit before this run), rehomed (the result of
+    handing the data dirs to the user), dirs, user."""
+    if not isinstance(facts, dict):
+        raise AnsibleFilterError("etcd_foreign_changes expects a mapping of facts")
+    unit = facts.get("unit") or {}
+    unit_text = base64.b64decode(unit["content"]).decode("utf-8", "replace") if unit.get("content") else None
+    return foreign_changes(facts.get("host"), unit_text, bool((facts.get("rehomed") or {}).get("changed")),
+                           list(facts.get("dirs") or []), facts.get("user"))
+
+
 class FilterModule:
     def filters(self):
         return {"deploy_problems": _deploy_problems, "deploy_host_problems": deploy_host_problems,
-                "data_dir_problems": data_dir_problems}
+                "data_dir_problems": data_dir_problems, "etcd_foreign_changes": etcd_foreign_changes}

@@ -241,3 +241,29 @@ def host_problems(host, data_dir, wal_dir, user, passwd, dirs):
                                         "/usr/sbin/nologin -d %s %s). %s"
                                         % (host, user, " and ".join(reasons), user, data_dir, data_dir, user, _NOTHING)))
     return problems
+
+
+# The comment every unit this collection writes carries (roles/etcd/templates/etcd.service.j2).
+UNIT_MARKER = "ezops.etcd: written by roles/etcd"
+
+
+def foreign_changes(host, unit_text, data_rehomed, dirs, user):
+    """What another tool changed on a member since this collection last deployed it -> [note].
+
+    ``unit_text`` is the unit as installed before this run (None when there was none);
+    ``data_rehomed`` whether handing ``dirs`` recursively to ``user`` changed anything. A note says
+    what happened, that this run repaired it, and what to use next time."""
+    notes = []
+    if unit_text is not None and UNIT_MARKER not in unit_text:
+        notes.append(
+            "%s: the etcd unit was not written by ezops.etcd: kubeasz's 02.etcd.yml, and ezctl add-etcd and ezctl "
+            "del-etcd (which run it with -t restart_etcd), write kubeasz's unit on every member, running etcd as root. "
+            "This run wrote this collection's unit back and restarts the members one at a time, the leader last. "
+            "Use playbooks/21.addetcd.yml and playbooks/31.deletcd.yml instead of ezctl add-etcd and del-etcd." % host)
+    if data_rehomed:
+        notes.append(
+            "%s: files in %s were not owned by %s: written as root, by ezctl restore or by etcd run from kubeasz's "
+            "unit. etcd runs as %s and cannot read them (a member restored by ezctl restore stays down), so this "
+            "run handed them to %s. Use playbooks/95.restore.yml instead of ezctl restore."
+            % (host, " and ".join(dirs), user, user, user))
+    return notes

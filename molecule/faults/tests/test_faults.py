@@ -659,6 +659,96 @@ def test_maintenance_clears_nospace_from_a_hot_key_and_keeps_every_key():
     assert size_after < size_before // 2, (size_before, size_after)
 
 
+FOREIGN_NOTES = "Say what another tool changed on this member, and what this run did about it"
+
+
+def foreign_notes(result):
+    """{host: the notes it printed}; every member ran the task, printing or skipping it."""
+    found = [(host, res) for name, host, res in result.results if name.endswith(FOREIGN_NOTES)]
+    assert sorted(host for host, _res in found) == MEMBERS, found
+    return dict((host, res["msg"]) for host, res in found if not res.get("skipped"))
+
+
+def not_owned_by_etcd(ip):
+    return sh(CONTAINER[ip], "find /var/lib/etcd ! -user etcd").split()
+
+
+def kubeasz_unit(ip, cluster):
+    """kubeasz's roles/etcd/templates/etcd.service.j2 as its 02.etcd.yml renders it for a member: etcd as
+    root, no sandbox, the flags on the command line."""
+    flags = ["--name=etcd-%s" % ip, "--cert-file=/etc/kubernetes/ssl/etcd.pem", "--key-file=/etc/kubernetes/ssl/etcd-key.pem",
+             "--peer-cert-file=/etc/kubernetes/ssl/etcd.pem", "--peer-key-file=/etc/kubernetes/ssl/etcd-key.pem",
+             "--trusted-ca-file=/etc/kubernetes/ssl/ca.pem", "--peer-trusted-ca-file=/etc/kubernetes/ssl/ca.pem",
+             "--initial-advertise-peer-urls=https://%s:2380" % ip, "--listen-peer-urls=https://%s:2380" % ip,
+             "--listen-client-urls=https://%s:2379,http://127.0.0.1:2379" % ip, "--advertise-client-urls=https://%s:2379" % ip,
+             "--initial-cluster-token=etcd-cluster-0", "--initial-cluster=%s" % cluster, "--initial-cluster-state=new",
+             "--data-dir=/var/lib/etcd", "--wal-dir=", "--snapshot-count=50000", "--auto-compaction-retention=1",
+             "--auto-compaction-mode=periodic", "--max-request-bytes=10485760", "--quota-backend-bytes=%d" % (32 * 2**20)]
+    return ("[Unit]\nDescription=Etcd Server\nAfter=network.target\nAfter=network-online.target\nWants=network-online.target\n"
+            "Documentation=https://github.com/coreos\n\n[Service]\nType=notify\nWorkingDirectory=/var/lib/etcd\n"
+            "ExecStart=/opt/kube/bin/etcd \\\n  " + " \\\n  ".join(flags) + "\nRestart=always\nRestartSec=15\n"
+            "LimitNOFILE=65536\nOOMScoreAdjust=-999\n\n[Install]\nWantedBy=multi-user.target\n")
+
+
+def test_ezctl_restore_and_ezctl_add_etcd_are_repaired_and_named_by_the_next_deploy():
+    """kubeasz's tools on our members. ezctl restore (roles/cluster-restore) copies restored data in as
+    root and restarts etcd, which runs as etcd here and cannot read it; ezctl add-etcd and del-etcd run
+    kubeasz's 02.etcd.yml -t restart_etcd, which writes kubeasz's unit (etcd as root) on every member and
+    restarts them all. The next 02.etcd.yml repairs both and says what happened."""
+    quota = {"etcd_quota_backend_bytes": 32 * 2**20}  # the NOSPACE test's: no flag change rides along
+    assert put_from_stdin("/ezops-faults/before-ezctl-backup", "kept").returncode == 0
+    succeeded(play("94.backup.yml", name="backup-before-ezctl-restore"))
+    assert put_from_stdin("/ezops-faults/after-ezctl-backup", "gone").returncode == 0
+    cluster = ",".join("etcd-%s=https://%s:2380" % (ip, ip) for ip in MEMBERS)
+    for ip in MEMBERS:
+        sh(CONTAINER[ip], "systemctl stop etcd && rm -rf /var/lib/etcd/member /etcd_backup && mkdir /etcd_backup")
+        subprocess.run(["docker", "cp", os.path.join(BACKUP_DIR, "snapshot.db"), "%s:/etcd_backup/snapshot.db" % CONTAINER[ip]],
+                       check=True)
+        # kubeasz's restore line, with the --data-dir that etcdutl 3.5.30 requires
+        sh(CONTAINER[ip], "cd /etcd_backup && /opt/kube/bin/etcdutl snapshot restore snapshot.db --data-dir etcd-%s.etcd "
+                          "--name etcd-%s --initial-cluster %s --initial-cluster-token etcd-cluster-0 "
+                          "--initial-advertise-peer-urls https://%s:2380 && cp -rf etcd-%s.etcd/member /var/lib/etcd/"
+                          % (ip, ip, cluster, ip, ip))
+    for ip in MEMBERS:
+        subprocess.run(["docker", "exec", "-d", CONTAINER[ip], "systemctl", "restart", "etcd"], check=True)
+    time.sleep(10)
+    for ip in MEMBERS:
+        assert sh(CONTAINER[ip], "systemctl is-active etcd", check=False).strip() != "active", ip
+        assert not_owned_by_etcd(ip), ip
+
+    result = succeeded(play("02.etcd.yml", extra=quota, name="deploy-after-ezctl-restore"))
+    wait_healthy()
+    notes = foreign_notes(result)
+    assert sorted(notes) == MEMBERS, notes
+    for ip in MEMBERS:
+        assert len(notes[ip]) == 1 and "ezctl restore" in notes[ip][0] and "95.restore.yml" in notes[ip][0], notes[ip]
+        assert not_owned_by_etcd(ip) == [], ip
+    assert key_count("/ezops-faults/before-ezctl-backup") == 1
+    assert key_count("/ezops-faults/after-ezctl-backup") == 0, "not the snapshot's data"
+
+    for ip in MEMBERS:
+        sh(CONTAINER[ip], "cat > /etc/systemd/system/etcd.service <<'EOF'\n%sEOF" % kubeasz_unit(ip, cluster))
+    for ip in MEMBERS:
+        subprocess.run(["docker", "exec", "-d", CONTAINER[ip], "sh", "-c", "systemctl daemon-reload && systemctl restart etcd"],
+                       check=True)
+    time.sleep(5)
+    wait_healthy()
+    assert sh(CONTAINER[MEMBERS[0]], "ps -o user= -C etcd").split() == ["root"]
+    assert put_from_stdin("/ezops-faults/under-kubeasz-unit", "kept").returncode == 0
+    result = succeeded(play("02.etcd.yml", extra=quota, name="deploy-after-ezctl-add-etcd"))
+    wait_healthy()
+    notes = foreign_notes(result)
+    assert sorted(notes) == MEMBERS, notes
+    for ip in MEMBERS:
+        assert [n for n in notes[ip] if "not written by ezops.etcd" in n and "21.addetcd.yml" in n], notes[ip]
+        assert "User=etcd" in sh(CONTAINER[ip], "cat /etc/systemd/system/etcd.service")
+        assert sh(CONTAINER[ip], "ps -o user= -C etcd").split() == ["etcd"], ip
+        assert not_owned_by_etcd(ip) == [], ip
+    assert key_count("/ezops-faults/under-kubeasz-unit") == 1
+    again = succeeded(play("02.etcd.yml", extra=quota, name="deploy-after-ezctl-again"))
+    assert foreign_notes(again) == {}
+
+
 def test_clean_refuses_without_confirmation_then_backs_up_stops_and_moves_data_aside():
     """playbooks/99.clean.yml (last: it takes the cluster down)."""
     services = dict((ip, service(ip)) for ip in MEMBERS)

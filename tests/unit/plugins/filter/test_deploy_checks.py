@@ -1,4 +1,5 @@
 import base64
+import os
 
 import pytest
 from ansible.errors import AnsibleFilterError
@@ -6,6 +7,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.ezops.etcd.plugins.filter.ca_trust import FilterModule as CaTrust
 from ansible_collections.ezops.etcd.plugins.filter.deploy_checks import FilterModule as DeployChecks
 from ansible_collections.ezops.etcd.plugins.filter.unit_flags import FilterModule as UnitFlags
+from ansible_collections.ezops.etcd.plugins.module_utils.etcd_deploy_checks import UNIT_MARKER
 
 deploy_problems = DeployChecks().filters()["deploy_problems"]
 deploy_host_problems = DeployChecks().filters()["deploy_host_problems"]
@@ -71,3 +73,31 @@ def test_data_dir_problems_filter():
     assert [p["code"] for p in data_dir_problems("/opt/kube", "", {"bin_dir": "/opt/kube/bin"})] == ["data_dir_overlaps"]
     with pytest.raises(AnsibleFilterError):
         data_dir_problems("/var/lib/etcd", "", ["/opt/kube/bin"])
+
+
+def _slurped(text):
+    return {"content": base64.b64encode(text.encode()).decode(), "failed": False}
+
+
+def test_foreign_changes_name_what_kubeasz_did_and_what_to_use_instead():
+    notes = DeployChecks().filters()["etcd_foreign_changes"]
+    template = os.path.join(os.path.dirname(__file__), "../../../../roles/etcd/templates/etcd.service.j2")
+    with open(template) as source:
+        ours = source.read()
+    assert UNIT_MARKER in ours  # the contract: the template carries the marker the rule looks for
+    base = {"host": "10.0.0.1", "dirs": ["/var/lib/etcd"], "user": "etcd", "rehomed": {"changed": False}}
+    # our own unit, nothing handed over: nothing to say; no unit yet (a new member): nothing either
+    assert notes(dict(base, unit=_slurped(ours))) == []
+    assert notes(dict(base, unit={"failed": True, "msg": "file not found"})) == []
+    # kubeasz's unit (ezctl add-etcd/del-etcd run its 02.etcd.yml -t restart_etcd)
+    kubeasz = "[Service]\nType=notify\nWorkingDirectory=/var/lib/etcd\nExecStart=/opt/kube/bin/etcd --name=etcd-10.0.0.1\n"
+    found = notes(dict(base, unit=_slurped(kubeasz)))
+    assert len(found) == 1 and found[0].startswith("10.0.0.1: the etcd unit was not written by ezops.etcd")
+    assert "ezctl add-etcd" in found[0] and "playbooks/21.addetcd.yml" in found[0]
+    # ezctl restore: root-owned data handed to etcd
+    found = notes(dict(base, unit=_slurped(ours), rehomed={"changed": True}))
+    assert len(found) == 1 and "/var/lib/etcd were not owned by etcd" in found[0]
+    assert "ezctl restore" in found[0] and "playbooks/95.restore.yml" in found[0]
+    assert len(notes(dict(base, unit=_slurped(kubeasz), rehomed={"changed": True}))) == 2
+    with pytest.raises(AnsibleFilterError):
+        notes("10.0.0.1")
