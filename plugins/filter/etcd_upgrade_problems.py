@@ -1,13 +1,18 @@
 # Copyright: ezops.etcd contributors
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""The etcd_upgrade_problems filter: refusals of playbooks/93.upgrade.yml (module_utils/etcd_upgrade)."""
+"""The etcd_upgrade_problems and etcd_deploy_version_problems filters: the version changes that
+playbooks/93.upgrade.yml and 02.etcd.yml refuse (module_utils/etcd_upgrade)."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.ezops.etcd.plugins.module_utils.etcd_upgrade import binary_version, upgrade_problems
+from ansible_collections.ezops.etcd.plugins.module_utils.etcd_upgrade import (
+    binary_version,
+    deploy_version_problems,
+    upgrade_problems,
+)
 
 
 def running_versions(views):
@@ -28,6 +33,14 @@ def etcd_upgrade_problems(views, binary_output, min_before_minor=None):
     return upgrade_problems(running_versions(views), target, min_before_minor)
 
 
+def etcd_deploy_version_problems(info, binary_output, min_before_minor=None):
+    """See etcd_deploy_version_problems.yml."""
+    if not isinstance(info, dict):
+        raise AnsibleFilterError("etcd_deploy_version_problems expects an etcd_info result")
+    running = dict((urlsplit(s["endpoint"]).hostname, s.get("version")) for s in info.get("endpoints") or [])
+    return deploy_version_problems(running, etcd_binary_version(binary_output), min_before_minor)
+
+
 def etcd_binary_version(binary_output):
     """The version a registered `etcd --version` (or its text) printed, '' when none."""
     output = binary_output.get("stdout", "") if isinstance(binary_output, dict) else str(binary_output or "")
@@ -36,4 +49,5 @@ def etcd_binary_version(binary_output):
 
 class FilterModule:
     def filters(self):
-        return {"etcd_upgrade_problems": etcd_upgrade_problems, "etcd_binary_version": etcd_binary_version}
+        return {"etcd_upgrade_problems": etcd_upgrade_problems, "etcd_binary_version": etcd_binary_version,
+                "etcd_deploy_version_problems": etcd_deploy_version_problems}

@@ -76,3 +76,27 @@ def upgrade_problems(running, target, min_before_minor=None):
                                         % (member, _text(version), _text(floor), wanted[0], wanted[1], _text(floor),
                                            version[0], version[1])})
     return problems
+
+
+def deploy_version_problems(running, target, min_before_minor=None):
+    """Refusals of a deploy (02.etcd.yml) that would install ``target`` on members running ``running``.
+
+    Unlike the upgrade, members that do not answer are not checked (a deploy also starts them), and a
+    patch downgrade within a minor is allowed (that is how a member is put back after a failed
+    upgrade). A minor downgrade, a skipped minor and a minor upgrade from too low a patch are refused.
+    """
+    up = dict((m, v) for m, v in running.items() if parse_version(v))
+    wanted = parse_version(target)
+    if not up or wanted is None:
+        return []
+    problems = [p for p in upgrade_problems(up, target, min_before_minor) if p["code"] != "upgrade_downgrade"]
+    newer = sorted(m for m, v in up.items() if parse_version(v)[:2] > wanted[:2])
+    if newer:
+        problems.insert(0, {
+            "code": "deploy_downgrade",
+            "msg": "%s run %s, a newer minor release than the %s in base_dir/bin: installing it would stop each member "
+                   "for good (an older minor cannot read a newer cluster's data). Nothing was changed. Put the release "
+                   "the members run (or a newer one) in base_dir/bin; to go back a minor release, restore a backup "
+                   "into the older release (docs/upgrade.md)."
+                   % (", ".join(newer), ", ".join(sorted(set(up[m] for m in newer))), target)})
+    return problems

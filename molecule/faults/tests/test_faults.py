@@ -803,3 +803,15 @@ def test_a_new_3_4_cluster_upgrades_to_3_5_with_a_writer_and_the_cluster_version
     assert [n for n in set(backup_files()) - set(before) if n.endswith(".db")], "no backup was taken first"
     for ip in MEMBERS:
         assert {"etcd-3.4.23", "etcdctl-3.4.23"} <= set(sh(CONTAINER[ip], "ls /opt/kube/bin").split()), ip
+
+    # the deploy applies the policy too: 3.4 binaries would stop every 3.5 member for good
+    services = dict((ip, service(ip)) for ip in MEMBERS)
+    use_release("3.4.23")
+    try:
+        refused = play("02.etcd.yml", name="deploy-minor-downgrade")
+    finally:
+        use_release("3.5.16")
+    assert refused.rc != 0 and refused.refusals == ["deploy_downgrade"], refused.tail()
+    assert refused.changed == 0
+    assert dict((ip, service(ip)) for ip in MEMBERS) == services
+    assert member_versions() == ["3.5.16"] * 3

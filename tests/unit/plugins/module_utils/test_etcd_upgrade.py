@@ -1,9 +1,15 @@
 """etcd's upgrade policy as playbooks/93.upgrade.yml applies it."""
 
 import pytest
+from ansible.errors import AnsibleFilterError
 
 from ansible_collections.ezops.etcd.plugins.filter.etcd_upgrade_problems import FilterModule, etcd_upgrade_problems
-from ansible_collections.ezops.etcd.plugins.module_utils.etcd_upgrade import binary_version, parse_version, upgrade_problems
+from ansible_collections.ezops.etcd.plugins.module_utils.etcd_upgrade import (
+    binary_version,
+    deploy_version_problems,
+    parse_version,
+    upgrade_problems,
+)
 
 A, B, C = "10.0.0.1", "10.0.0.2", "10.0.0.3"
 
@@ -71,3 +77,35 @@ def test_the_binary_version_filter():
     from ansible_collections.ezops.etcd.plugins.filter.etcd_upgrade_problems import etcd_binary_version
     assert etcd_binary_version({"stdout": "etcd Version: 3.5.30\nGit SHA: x\n"}) == "3.5.30"
     assert etcd_binary_version({"rc": 2, "stdout": "", "stderr": "no such file"}) == ""
+
+
+@pytest.mark.parametrize("running, target, codes", [
+    ({"a": "3.5.30", "b": "3.5.30"}, "3.5.30", []),                      # a converge
+    ({"a": "3.5.30", "b": "3.5.16"}, "3.5.16", []),                      # a failed upgrade put back (patch down)
+    ({"a": "3.5.16", "b": None}, "3.5.30", []),                          # a member down is the deploy's to start
+    ({}, "3.4.23", []),                                                  # a new cluster
+    ({"a": "3.5.16", "b": "3.5.16"}, "3.4.23", ["deploy_downgrade"]),   # a minor downgrade
+    ({"a": "3.4.23"}, "3.6.5", ["upgrade_skips_minor"]),
+    ({"a": "3.5.16"}, "3.6.5", ["upgrade_patch_too_low"]),
+    ({"a": "3.5.16", "b": "3.4.23"}, "3.4.23", ["deploy_downgrade"]),   # half-upgraded, then the old minor again
+])
+def test_deploy_version_problems(running, target, codes):
+    assert [p["code"] for p in deploy_version_problems(running, target)] == codes
+
+
+def test_deploy_version_problems_name_the_members_and_the_way_back():
+    problem = deploy_version_problems({"10.0.0.1": "3.5.16", "10.0.0.2": "3.5.16"}, "3.4.23")[0]
+    assert "10.0.0.1, 10.0.0.2 run 3.5.16" in problem["msg"] and "restore a backup" in problem["msg"]
+    assert deploy_version_problems({"a": "3.5.16"}, "not a version") == []  # the deploy's own check names that
+
+
+def test_deploy_version_filter_reads_an_etcd_info_result():
+    deploy = FilterModule().filters()["etcd_deploy_version_problems"]
+    info = {"endpoints": [{"endpoint": "https://10.0.0.1:2379", "version": "3.5.16"}]}
+    assert [p["code"] for p in deploy(info, {"stdout": "etcd Version: 3.4.23\nGit SHA: x\n"})] == ["deploy_downgrade"]
+    assert deploy(info, {"stdout": "etcd Version: 3.5.30\n"}) == []
+    # etcd_info failed (no etcdctl on a new host yet): nothing to compare
+    assert deploy({"failed": True, "msg": "etcdctl was found neither in /opt/kube/bin nor in PATH"},
+                  {"stdout": "etcd Version: 3.4.23\n"}) == []
+    with pytest.raises(AnsibleFilterError):
+        deploy("3.5.16", "etcd Version: 3.4.23")
