@@ -243,8 +243,10 @@ def host_problems(host, data_dir, wal_dir, user, passwd, dirs):
     return problems
 
 
-# The comment every unit this collection writes carries (roles/etcd/templates/etcd.service.j2).
+# The comment every unit this collection writes carries (roles/etcd/templates/etcd.service.j2), and
+# the line that says so in the units of releases before it.
 UNIT_MARKER = "ezops.etcd: written by roles/etcd"
+EARLIER_UNIT_MARKER = "# Bootstrap settings (ETCD_INITIAL_CLUSTER*) live in"
 
 
 def foreign_changes(host, unit_text, data_rehomed, dirs, user):
@@ -254,7 +256,7 @@ def foreign_changes(host, unit_text, data_rehomed, dirs, user):
     ``data_rehomed`` whether handing ``dirs`` recursively to ``user`` changed anything. A note says
     what happened, that this run repaired it, and what to use next time."""
     notes = []
-    if unit_text is not None and UNIT_MARKER not in unit_text:
+    if unit_text is not None and UNIT_MARKER not in unit_text and EARLIER_UNIT_MARKER not in unit_text:
         notes.append(
             "%s: the etcd unit was not written by ezops.etcd: kubeasz's 02.etcd.yml, and ezctl add-etcd and ezctl "
             "del-etcd (which run it with -t restart_etcd), write kubeasz's unit on every member, running etcd as root. "

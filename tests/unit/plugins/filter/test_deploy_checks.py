@@ -89,6 +89,9 @@ def test_foreign_changes_name_what_kubeasz_did_and_what_to_use_instead():
     # our own unit, nothing handed over: nothing to say; no unit yet (a new member): nothing either
     assert notes(dict(base, unit=_slurped(ours))) == []
     assert notes(dict(base, unit={"failed": True, "msg": "file not found"})) == []
+    # a unit of an earlier release of this collection, from before the marker comment
+    earlier = "\n".join(line for line in ours.splitlines() if UNIT_MARKER not in line)
+    assert UNIT_MARKER not in earlier and notes(dict(base, unit=_slurped(earlier))) == []
     # kubeasz's unit (ezctl add-etcd/del-etcd run its 02.etcd.yml -t restart_etcd)
     kubeasz = "[Service]\nType=notify\nWorkingDirectory=/var/lib/etcd\nExecStart=/opt/kube/bin/etcd --name=etcd-10.0.0.1\n"
     found = notes(dict(base, unit=_slurped(kubeasz)))
