@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.ezops.etcd.plugins.module_utils.etcd_status import cert_days_left, status_report
+from ansible_collections.ezops.etcd.plugins.module_utils.etcd_status import certificate_days, status_report
 
 
 def etcd_status_report(results, certs=None, quota_bytes=None, min_cert_days=30, now=None):
@@ -24,15 +24,17 @@ def etcd_status_report(results, certs=None, quota_bytes=None, min_cert_days=30, 
             unreachable[host] = "the query failed there: %s" % (result.get("msg") or "no reason given").strip()
         elif not result.get("skipped"):
             views[host] = result
-    days = {}
+    files = {}
     for info in (certs or {}).get("results", []) if isinstance(certs, dict) else certs or []:
         if isinstance(info, dict) and not info.get("failed") and not info.get("skipped") and info.get("not_after"):
-            try:
-                days[info["item"]] = cert_days_left(info["not_after"], now)
-            except (KeyError, ValueError) as exc:
-                raise AnsibleFilterError("etcd_status_report: unreadable certificate date (%s)" % exc)
+            serial = info.get("serial_number")
+            files[info["item"]] = {"not_after": info["not_after"], "serial": "%x" % serial if isinstance(serial, int) else None}
+    try:
+        days, differs = certificate_days(views, files, now)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise AnsibleFilterError("etcd_status_report: unreadable certificate date (%s)" % exc)
     return status_report(list(results), views, cert_days=days, quota_bytes=int(quota_bytes) if quota_bytes else None,
-                         min_cert_days=int(min_cert_days), unreachable=unreachable)
+                         min_cert_days=int(min_cert_days), unreachable=unreachable, cert_differs=differs)
 
 
 class FilterModule:

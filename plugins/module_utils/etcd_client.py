@@ -282,10 +282,7 @@ class EtcdClient(object):
         try:
             if parts.scheme == "https":
                 try:
-                    context = ssl.create_default_context(cafile=self.cacert) if self.cacert \
-                        else ssl.create_default_context()
-                    if self.cert and self.key:
-                        context.load_cert_chain(self.cert, self.key)
+                    context = self._tls_context()
                 except (ssl.SSLError, OSError) as exc:
                     return endpoint, None, "cannot load the TLS files here (%s)" % exc
                 sock = context.wrap_socket(sock, server_hostname=host)
@@ -441,16 +438,42 @@ class EtcdClient(object):
             errors.append(exc.message)
         return summarize(statuses, failed, health, members, alarms, cluster_id, errors)
 
+    def _tls_context(self):
+        """A client context that trusts cacert (the system CAs without it) and presents cert and key."""
+        context = ssl.create_default_context(cafile=self.cacert) if self.cacert else ssl.create_default_context()
+        if self.cert and self.key:
+            context.load_cert_chain(self.cert, self.key)
+        return context
+
+    def _peer_certificate(self, endpoint):
+        """The certificate one https endpoint serves, as ssl's getpeercert() parses it (verified
+        against cacert). Unit tests replace this."""
+        parts = urlsplit(endpoint)
+        wait = min(self.timeout, 5)
+        with socket.create_connection((parts.hostname, parts.port or 2379), timeout=wait) as raw:
+            with self._tls_context().wrap_socket(raw, server_hostname=parts.hostname) as tls:
+                return tls.getpeercert()
+
+    def served_certificates(self, endpoints):
+        """{endpoint: {subject, issuer, serial, not_after (epoch seconds), sans} of the certificate it
+        serves now, or {error}}: what clients see, which need not be the file on disk."""
+        found = {}
+        for endpoint in endpoints:
+            if urlsplit(endpoint).scheme != "https":
+                continue
+            try:
+                found[endpoint] = describe_peer_certificate(self._peer_certificate(endpoint))
+            except (OSError, ValueError) as exc:
+                found[endpoint] = {"error": str(exc)}
+        return found
+
     def _http_get(self, endpoint, path):
         """GET ``path`` from one endpoint with the TLS files -> (HTTP status, body). Unit tests
         replace this."""
         parts = urlsplit(endpoint)
         port, wait = parts.port or 2379, min(self.timeout, 5)
         if parts.scheme == "https":
-            context = ssl.create_default_context(cafile=self.cacert) if self.cacert else ssl.create_default_context()
-            if self.cert and self.key:
-                context.load_cert_chain(self.cert, self.key)
-            conn = http.client.HTTPSConnection(parts.hostname, port, timeout=wait, context=context)
+            conn = http.client.HTTPSConnection(parts.hostname, port, timeout=wait, context=self._tls_context())
         else:
             conn = http.client.HTTPConnection(parts.hostname, port, timeout=wait)
         try:
@@ -493,6 +516,16 @@ class EtcdClient(object):
             if value or time.time() >= deadline:
                 return value
             time.sleep(interval)
+
+
+def describe_peer_certificate(peer):
+    """ssl's getpeercert() dict -> {subject, issuer, serial (lower-case hex), not_after (epoch s), sans}."""
+    def common_name(name):
+        return ", ".join(value for rdn in name or () for key, value in rdn if key == "commonName")
+    return {"subject": common_name(peer.get("subject")), "issuer": common_name(peer.get("issuer")),
+            "serial": (peer.get("serialNumber") or "").lower().lstrip("0") or "0",
+            "not_after": int(ssl.cert_time_to_seconds(peer["notAfter"])),
+            "sans": ["%s:%s" % item for item in peer.get("subjectAltName") or ()]}
 
 
 def empty_info(endpoints, exc, members=None):

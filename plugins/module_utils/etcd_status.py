@@ -28,6 +28,30 @@ def cert_days_left(not_after, now):
     return int((end - now).total_seconds() // 86400)
 
 
+def certificate_days(views, file_certs, now):
+    """Days left on each member's certificate, and the members serving another certificate than their file.
+
+    ``views``: {asker: etcd_info result with served_certificates}; ``file_certs``: {host: {"not_after":
+    ASN.1 time, "serial": lower-case hex}} of the file each member's unit names.
+    -> ({host: days left on the certificate it serves, else on its file}, {host: (served serial, file serial)})."""
+    served = {}
+    for view in views.values():
+        for endpoint, cert in ((view or {}).get("served_certificates") or {}).items():
+            if isinstance(cert, dict) and cert.get("not_after") is not None:
+                served.setdefault(host_of(endpoint), cert)
+    days, differs = {}, {}
+    for host in set(served) | set(file_certs):
+        if host in served:
+            end = datetime.datetime.fromtimestamp(served[host]["not_after"], datetime.timezone.utc)
+            days[host] = int((end - now).total_seconds() // 86400)
+        else:
+            days[host] = cert_days_left(file_certs[host].get("not_after"), now)
+        file_serial = (file_certs.get(host) or {}).get("serial")
+        if host in served and file_serial and served[host].get("serial") != file_serial:
+            differs[host] = (served[host].get("serial"), file_serial)
+    return days, differs
+
+
 def _size(value):
     value = float(value or 0)
     for unit in ("B", "KiB", "MiB", "GiB"):
@@ -73,12 +97,12 @@ def merge_views(views):
     return statuses, health, members, sorted(alarms), said, askers
 
 
-def status_report(hosts, views, cert_days=None, quota_bytes=None, min_cert_days=30, unreachable=None):
+def status_report(hosts, views, cert_days=None, quota_bytes=None, min_cert_days=30, unreachable=None, cert_differs=None):
     """The two tables and the problems of the cluster.
 
     ``hosts``: the inventory's members, in order. ``views``: {host: etcd_info result, or None}.
     ``cert_days``: {host: days left on the certificate it serves, or None}. ``unreachable``:
-    {host: why Ansible could not run the query there}.
+    {host: why Ansible could not run the query there}. ``cert_differs``: {host: (served serial, file serial)}.
     -> {"lines": [...], "healthy": bool, "problems": [...]}.
     """
     cert_days = cert_days or {}
@@ -112,6 +136,10 @@ def status_report(hosts, views, cert_days=None, quota_bytes=None, min_cert_days=
             problems.append("%s did not answer (%s)" % (host, "; ".join(why)))
         if days is not None and days < min_cert_days:
             problems.append("the certificate %s serves expires in %d days (under %d)" % (host, days, min_cert_days))
+        if host in (cert_differs or {}):
+            problems.append("%s serves the certificate with serial %s, not the one in its certificate file (serial %s): "
+                            "the unit names another file, or the file was replaced since etcd read it"
+                            % ((host,) + tuple(cert_differs[host])))
     for host in hosts:
         if host in unreachable:
             problems.append("could not ask from %s: %s" % (host, unreachable[host]))

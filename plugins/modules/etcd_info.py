@@ -50,6 +50,12 @@ options:
       - Seconds to wait for O(wait_cluster_version).
     type: int
     default: 60
+  served_certificates:
+    description:
+      - Also read the certificate each answering https endpoint serves (a TLS handshake verified
+        against O(cacert)), in RV(served_certificates).
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -170,6 +176,14 @@ cluster_versions:
   returned: when O(wait_cluster_version) is set
   type: dict
   sample: {"https://10.0.0.1:2379": "3.5.0"}
+served_certificates:
+  description:
+    - Per answering https endpoint, the certificate it serves now (C(subject) and C(issuer) common
+      names, C(serial) in lower-case hex, C(not_after) in seconds since the epoch, C(sans)), or C(error).
+  returned: when O(served_certificates=true)
+  type: dict
+  sample: {"https://10.0.0.1:2379": {"subject": "etcd", "issuer": "kubernetes", "serial": "1f3a",
+           "not_after": 2080000000, "sans": ["IP Address:10.0.0.1"]}}
 cluster_version_reached:
   description: Whether every answering endpoint reported the cluster version of O(wait_cluster_version).
   returned: when O(wait_cluster_version) is set
@@ -196,6 +210,7 @@ def main():
         fail_on_unreachable=dict(type="bool", default=True),
         wait_cluster_version=dict(type="str"),
         wait_timeout=dict(type="int", default=60),
+        served_certificates=dict(type="bool", default=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
 
@@ -207,6 +222,9 @@ def main():
             answering = [status["endpoint"] for status in result["endpoints"]]
             result["cluster_version_reached"], result["cluster_versions"] = client.wait_cluster_version(
                 wanted, answering, max(0, module.params["wait_timeout"]))
+        if module.params["served_certificates"]:
+            result["served_certificates"] = client.served_certificates(
+                [status["endpoint"] for status in result["endpoints"]])
         result["changed"] = False
         return result
 

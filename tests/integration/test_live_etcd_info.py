@@ -89,3 +89,16 @@ def test_info_reads_the_cluster_version_over_tls_and_plain_http(tls3_shared, sin
     result = run_module("etcd_info", dict(single.conn(), wait_cluster_version="9.9.0", wait_timeout=2))
     assert not result.get("failed") and result["cluster_version_reached"] is False
     assert result["cluster_versions"] == {single.endpoints[0]: minor + ".0"}
+
+
+def test_info_reads_the_certificate_each_member_serves(tls3_shared, run_module):
+    from cryptography import x509  # pylint: disable=import-outside-toplevel
+    with open(tls3_shared.pki["cert"], "rb") as source:
+        on_disk = x509.load_pem_x509_certificate(source.read())
+    result = run_module("etcd_info", dict(tls3_shared.conn(), served_certificates=True))
+    assert sorted(result["served_certificates"]) == sorted(tls3_shared.endpoints)
+    for cert in result["served_certificates"].values():
+        assert cert["serial"] == "%x" % on_disk.serial_number, cert
+        assert cert["subject"] == "etcd" and cert["issuer"] == "ezops-test-ca"
+        assert cert["not_after"] == int(on_disk.not_valid_after_utc.timestamp())
+        assert "IP Address:127.0.0.1" in cert["sans"]

@@ -27,6 +27,8 @@ def fake_etcd(monkeypatch, tmp_path):
                         lambda self, argv, env: fake(argv, env))
     monkeypatch.setattr(etcd_client.EtcdClient, "_http_get",
                         lambda self, endpoint, path: fake.http_get(endpoint, path))
+    monkeypatch.setattr(etcd_client.EtcdClient, "_peer_certificate",
+                        lambda self, endpoint: fake.peer_certificate(endpoint))
     monkeypatch.setattr(etcd_client.EtcdClient, "probe",
                         lambda self, ep: (ep, "unreachable", "refused") if ep in fake.down
                         else (ep, None, "answers"))

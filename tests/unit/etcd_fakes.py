@@ -163,6 +163,16 @@ class FakeEtcd:
         assert path == "/version", path
         return 200, json.dumps({"etcdserver": self.version, "etcdcluster": self.cluster_version})
 
+    def peer_certificate(self, endpoint):
+        """EtcdClient._peer_certificate: the certificate an endpoint serves, as ssl's getpeercert() parses it."""
+        self.calls.append(["TLS", endpoint])
+        if endpoint in self.down:
+            raise ConnectionRefusedError(111, "Connection refused")
+        host = endpoint.split("//")[1].split(":")[0]
+        return {"subject": ((("commonName", "etcd"),),), "issuer": ((("commonName", "kubernetes"),),),
+                "serialNumber": "00AB%02X" % len(host), "notAfter": "Dec  1 00:00:00 2036 GMT",
+                "subjectAltName": (("IP Address", host),)}
+
     # --- etcdctl commands ---------------------------------------------------------------------
     def _live(self, endpoints):
         return [ep for ep in endpoints if ep not in self.down]

@@ -237,6 +237,15 @@ def test_status_prints_every_member_when_one_is_down_and_strict_mode_fails():
     healthy = play("status.yml", extra={"etcd_status_strict": True}, name="status-strict-healthy")
     assert healthy.rc == 0, healthy.tail()
     assert status_report(healthy).endswith("No problem found."), status_report(healthy)
+    # the days printed are those of the certificate each member serves: the one in its file here
+    from cryptography import x509  # pylint: disable=import-outside-toplevel
+    views = [res for name, _h, res in healthy.results if name.startswith("Ask every member's client URL")]
+    assert len(views) == 3, healthy.tail()
+    for view in views:
+        assert sorted(view["served_certificates"]) == sorted("https://%s:2379" % ip for ip in MEMBERS), view
+        for ip in MEMBERS:
+            on_disk = x509.load_pem_x509_certificate(sh(CONTAINER[ip], "cat /etc/kubernetes/ssl/etcd.pem").encode())
+            assert view["served_certificates"]["https://%s:2379" % ip]["serial"] == "%x" % on_disk.serial_number
 
 
 def seed_megabytes(count):

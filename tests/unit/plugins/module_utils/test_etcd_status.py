@@ -120,3 +120,28 @@ def test_the_filter_adapts_registered_results():
 def test_the_filter_refuses_a_list():
     with pytest.raises(Exception, match="expects a dict"):
         etcd_status_report([view(HOSTS)])
+
+
+def served(serial, days_left):
+    end = NOW + datetime.timedelta(days=days_left, hours=1)
+    return {"subject": "etcd", "issuer": "kubernetes", "serial": serial, "not_after": int(end.timestamp()), "sans": []}
+
+
+def test_the_served_certificate_counts_and_one_other_than_the_file_is_a_problem():
+    """What clients see is the served certificate: its days are printed; a served serial that differs
+    from the member's file (the unit names another file, or the file was replaced) is a problem."""
+    seen_from_a = dict(view(HOSTS), served_certificates={url(A): served("1f", 12), url(B): served("2e", 200)})
+    results = {A: seen_from_a, B: view(HOSTS), C: view(HOSTS)}
+    certs = {"results": [{"item": A, "not_after": "20270101000000Z", "serial_number": 0x1f},
+                         {"item": B, "not_after": "20270101000000Z", "serial_number": 0x2f},
+                         {"item": C, "not_after": "20261210000000Z", "serial_number": 0x3f}]}
+    report = etcd_status_report(results, certs=certs, min_cert_days=30, now=NOW)
+    assert " 12 " in row(report, A) and " 200 " in row(report, B) and " 6 " in row(report, C)
+    assert report["problems"] == [
+        "the certificate %s serves expires in 12 days (under 30)" % A,
+        "%s serves the certificate with serial 2e, not the one in its certificate file (serial 2f): "
+        "the unit names another file, or the file was replaced since etcd read it" % B,
+        "the certificate %s serves expires in 6 days (under 30)" % C]
+    # a served certificate that could not be read (TLS refused) leaves the file's days
+    results[A] = dict(view(HOSTS), served_certificates={url(A): {"error": "certificate verify failed"}})
+    assert " 28 " in row(etcd_status_report(results, certs=certs, now=NOW), A)

@@ -66,3 +66,16 @@ def test_info_reports_a_cluster_version_that_does_not_rise_without_failing(fake_
     result, failed = run_main(etcd_info.main, dict(conn, wait_cluster_version="3.5.16", wait_timeout=0))
     assert result["cluster_version_reached"] is True  # it is not an answering endpoint: not waited for
     assert "https://10.0.0.3:2379" not in result["cluster_versions"]
+
+
+def test_info_reads_the_certificates_the_members_serve_when_asked(fake_etcd, module_for):
+    conn = module_for().params
+    result, failed = run_main(etcd_info.main, conn)
+    assert "served_certificates" not in result and not [c for c in fake_etcd.calls if c[0] == "TLS"]
+    fake_etcd.down = {"https://10.0.0.3:2379"}
+    result, failed = run_main(etcd_info.main, dict(conn, served_certificates=True))
+    assert not failed
+    assert sorted(result["served_certificates"]) == ["https://10.0.0.1:2379", "https://10.0.0.2:2379"]
+    cert = result["served_certificates"]["https://10.0.0.1:2379"]
+    assert cert == {"subject": "etcd", "issuer": "kubernetes", "serial": "ab08", "not_after": 2111702400,  # Dec 1 2036 UTC
+                    "sans": ["IP Address:10.0.0.1"]}
