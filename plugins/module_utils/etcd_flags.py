@@ -53,7 +53,7 @@ OWNED_FLAGS = {
     "initial-cluster-state": "the start logic (written to /etc/etcd/bootstrap.env)",
     "initial-cluster-token": "etcd_initial_cluster_token",
     "initial-advertise-peer-urls": "the inventory address and etcd_peer_port",
-    "force-new-cluster": "playbooks/96.recover-quorum.yml",
+    "force-new-cluster": "playbooks/97.recover-quorum.yml",
 }
 # Flags that switch off or replace TLS and certificate authentication: refused in etcd_extra_args
 # unless etcd_extra_args_allow_insecure is true.

@@ -1,4 +1,4 @@
-"""96.recover-quorum.yml refuses, before anything changes, every recovery it cannot prove necessary.
+"""97.recover-quorum.yml refuses, before anything changes, every recovery it cannot prove necessary.
 
 The lab is a healthy 3-member cluster: every recovery asked of it must be refused with a code, and
 leave members and controller exactly as they were (invalid_input.lab_state). A leftover recovery
@@ -13,7 +13,7 @@ import pytest
 
 from invalid_input import PREFIX, SUBNET, assert_refused, lab_state, run, write_inventory
 
-PLAYBOOK = "96.recover-quorum.yml"
+PLAYBOOK = "97.recover-quorum.yml"
 MEMBERS = ["%s.%d" % (SUBNET, 10 + i) for i in (1, 2, 3)]
 CONTAINERS = dict((member, "%s-%d" % (PREFIX, i)) for i, member in enumerate(MEMBERS, 1))
 STAMP = "/etc/etcd/recover-quorum.stamp"
