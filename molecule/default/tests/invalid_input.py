@@ -11,6 +11,8 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
+import time
 
 PROJECT = os.environ.get("MOLECULE_PROJECT_DIRECTORY",
                          os.path.abspath(os.path.join(os.path.dirname(__file__), "../../..")))
@@ -21,6 +23,9 @@ BASE_DIR = os.path.join(LAB, "kubeasz")
 CLUSTER_DIR = os.path.join(BASE_DIR, "clusters/lab")
 PREFIX = "ezops-etcd%s" % LAB_ID.lstrip("0")
 SUBNET = "172.29.%d" % (10 + int(LAB_ID))
+SSL = os.path.join(CLUSTER_DIR, "ssl")
+ETCDCTL = os.path.join(BASE_DIR, "bin/etcdctl")
+WRITER = os.path.join(PROJECT, "tests/lab/writer.py")
 
 # Files whose content and time a refused run must not touch, and directories whose entries it
 # must not add to or remove from (a moved-aside or chowned data dir shows up here).
@@ -145,3 +150,39 @@ def assert_refused(result, code, fix, before, after):
     assert fix in result.message(code), "refusal %r does not name the fix %r: %s" % (code, fix, result.message(code))
     assert result.changed == 0, "a refused run changed %d results: %s" % (result.changed, result.tail())
     assert after == before
+
+
+class Writer(object):
+    """tests/lab/writer.py in the background; its endpoints can change while it runs."""
+
+    count = 0
+
+    def __init__(self, endpoints):
+        Writer.count += 1
+        self.dir = os.path.join(LAB, "writer-%d" % Writer.count)
+        os.makedirs(self.dir, exist_ok=True)
+        for name in ("stop", "report.json"):
+            if os.path.exists(os.path.join(self.dir, name)):
+                os.remove(os.path.join(self.dir, name))
+        self.endpoints(endpoints)
+        self.proc = subprocess.Popen(
+            [sys.executable, WRITER, "--endpoints-file=%s/endpoints" % self.dir, "--cacert=%s/ca.pem" % SSL,
+             "--cert=%s/etcd-client.pem" % SSL, "--key=%s/etcd-client-key.pem" % SSL, "--etcdctl=" + ETCDCTL,
+             "--stop-file=%s/stop" % self.dir, "--report=%s/report.json" % self.dir, "--max-seconds=1500"])
+        time.sleep(3)
+
+    def endpoints(self, ips):
+        with open(os.path.join(self.dir, "endpoints.partial"), "w") as out:
+            out.write(",".join("https://%s:2379" % ip for ip in ips))
+        os.replace(os.path.join(self.dir, "endpoints.partial"), os.path.join(self.dir, "endpoints"))
+
+    def stop(self):
+        open(os.path.join(self.dir, "stop"), "w").close()
+        self.proc.wait(timeout=180)
+        with open(os.path.join(self.dir, "report.json")) as source:
+            report = json.load(source)
+        print("writer report:", json.dumps({k: v for k, v in report.items() if k != "failures"}))
+        assert report["acked"] >= 10, report
+        assert report["read_back_ok"], report
+        assert report["missing_count"] == 0, report
+        return report

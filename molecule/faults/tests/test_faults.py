@@ -30,10 +30,9 @@ NET = "ezops-lab%s" % lab.LAB_ID
 MEMBERS = ["%s.%d" % (lab.SUBNET, 10 + i) for i in range(1, 4)]
 SPARE = "%s.14" % lab.SUBNET
 CONTAINER = {"%s.%d" % (lab.SUBNET, 10 + i): "%s-%d" % (lab.PREFIX, i) for i in range(1, 5)}
-SSL = os.path.join(lab.CLUSTER_DIR, "ssl")
-ETCDCTL = os.path.join(lab.BASE_DIR, "bin/etcdctl")
+SSL = lab.SSL
+ETCDCTL = lab.ETCDCTL
 BACKUP_DIR = os.path.join(lab.CLUSTER_DIR, "backup")
-WRITER = os.path.join(lab.PROJECT, "tests/lab/writer.py")
 LOGS = os.path.join(lab.LAB, "faults-logs")
 
 
@@ -100,40 +99,7 @@ def inventory(members, name):
 
 
 # --- a client writing the whole time ----------------------------------------------------------
-class Writer(object):
-    """tests/lab/writer.py in the background; its endpoints can change while it runs."""
-
-    count = 0
-
-    def __init__(self, endpoints):
-        Writer.count += 1
-        self.dir = os.path.join(lab.LAB, "faults-writer-%d" % Writer.count)
-        os.makedirs(self.dir, exist_ok=True)
-        for name in ("stop", "report.json"):
-            if os.path.exists(os.path.join(self.dir, name)):
-                os.remove(os.path.join(self.dir, name))
-        self.endpoints(endpoints)
-        self.proc = subprocess.Popen(
-            [sys.executable, WRITER, "--endpoints-file=%s/endpoints" % self.dir, "--cacert=%s/ca.pem" % SSL,
-             "--cert=%s/etcd-client.pem" % SSL, "--key=%s/etcd-client-key.pem" % SSL, "--etcdctl=" + ETCDCTL,
-             "--stop-file=%s/stop" % self.dir, "--report=%s/report.json" % self.dir, "--max-seconds=1500"])
-        time.sleep(3)
-
-    def endpoints(self, ips):
-        with open(os.path.join(self.dir, "endpoints.partial"), "w") as out:
-            out.write(",".join("https://%s:2379" % ip for ip in ips))
-        os.replace(os.path.join(self.dir, "endpoints.partial"), os.path.join(self.dir, "endpoints"))
-
-    def stop(self):
-        open(os.path.join(self.dir, "stop"), "w").close()
-        self.proc.wait(timeout=180)
-        with open(os.path.join(self.dir, "report.json")) as source:
-            report = json.load(source)
-        print("writer report:", json.dumps({k: v for k, v in report.items() if k != "failures"}))
-        assert report["acked"] >= 10, report
-        assert report["read_back_ok"], report
-        assert report["missing_count"] == 0, report
-        return report
+Writer = lab.Writer
 
 
 # --- ansible-playbook, killed or not ---------------------------------------------------------
@@ -195,7 +161,7 @@ def test_recovery_asked_from_a_cut_off_member_is_refused_and_the_majority_keeps_
     cut_off(cut)
     try:
         time.sleep(5)  # the cut-off member notices it has lost its leader
-        result = play("96.recover-quorum.yml", extra={"etcd_recover_from": cut}, name="recover-from-cut-off")
+        result = play("97.recover-quorum.yml", extra={"etcd_recover_from": cut}, name="recover-from-cut-off")
     finally:
         reconnect(cut)
     report = writer.stop()
