@@ -58,8 +58,8 @@ def etcd_certs_report(files, served=None, controller=None, controller_members=No
         path = (item.get("invocation") or {}).get("module_args", {}).get("src") or "etcd-%s.pem" % item.get("item")
         own[item.get("item")] = (path, _read(item))
     # kubeasz issues one etcd.pem for every member; ours are etcd-<member>.pem
-    ctrl["members"] = dict((host, own[host] if own.get(host, (None, None))[1] is not None or not shared or shared[1] is None
-                            else shared) for host in own)
+    has_shared = shared is not None and shared[1] is not None
+    ctrl["members"] = dict((host, shared if entry[1] is None and has_shared else entry) for host, entry in own.items())
     try:
         report = certs_report(members, ctrl, now, min_days=int(min_days) if min_days not in (None, "") else None)
     except (KeyError, ValueError, TypeError) as exc:
