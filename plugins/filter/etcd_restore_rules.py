@@ -15,7 +15,7 @@ import posixpath
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ezops.etcd.plugins.module_utils.etcd_common import parse_version, version_tuple
+from ansible_collections.ezops.etcd.plugins.module_utils.etcd_version import dotted as _dotted, parse
 from ansible_collections.ezops.etcd.plugins.module_utils.etcd_deploy_checks import path_problems
 from ansible_collections.ezops.etcd.plugins.module_utils.etcd_lock import (
     LOCK_NAME,
@@ -47,12 +47,7 @@ def _inside(child, parent):
 
 
 def _version(text):
-    version = parse_version(str(text or ""))
-    return version_tuple(version) if version else None
-
-
-def _dotted(version):
-    return ".".join(str(part) for part in version)
+    return parse(text, anywhere=True)
 
 
 # --- paths ------------------------------------------------------------------------------------------

@@ -34,15 +34,13 @@ from ansible_collections.ezops.etcd.plugins.module_utils.etcd_common import (
     parse_endpoint_health,
     parse_endpoint_status,
     parse_member_list,
-    parse_version,
     redact,
     split_credentials,
     split_endpoints,
     supports_bump_revision,
     url_problems,
-    version_at_least,
-    version_tuple,
 )
+from ansible_collections.ezops.etcd.plugins.module_utils.etcd_version import as_tuple, at_least, find as find_version
 
 from urllib.parse import urlsplit
 
@@ -210,7 +208,7 @@ class EtcdClient(object):
         if self._version is None:
             argv = [self.binary("etcdctl"), "version"]
             rc, out, err = self._run_command(argv, self._env())
-            version = parse_version(out)
+            version = find_version(out)
             if rc != 0 or not version:
                 raise EtcdCommandError("cannot tell the etcdctl version", cmd=argv, rc=rc,
                                        stdout=out, stderr=err,
@@ -348,8 +346,8 @@ class EtcdClient(object):
     def offline_tool(self):
         """etcdutl on 3.5+ (etcd 3.6 has no 'etcdctl snapshot restore'), etcdctl on 3.4."""
         version = self.version()
-        if version_at_least(version, (3, 5)):
-            path = self.binary("etcdutl", required=version_at_least(version, (3, 6)))
+        if at_least(version, (3, 5)):
+            path = self.binary("etcdutl", required=at_least(version, (3, 6)))
             if path:
                 return "etcdutl", path
         return "etcdctl", self.binary("etcdctl")
@@ -499,12 +497,12 @@ class EtcdClient(object):
     def wait_cluster_version(self, version, endpoints, timeout):
         """Poll until every endpoint reports the cluster version of ``version``'s major.minor
         -> (reached, {endpoint: cluster version last seen})."""
-        wanted = version_tuple(version)[:2]
+        wanted = as_tuple(version)[:2]
         seen = {}
 
         def reached():
             seen.update(self.cluster_versions(endpoints))
-            return bool(seen) and all(v and version_tuple(v)[:2] == wanted for v in seen.values())
+            return bool(seen) and all(v and as_tuple(v)[:2] == wanted for v in seen.values())
 
         return bool(self.wait_for(reached, timeout)), seen
 

@@ -173,23 +173,6 @@ def to_hex(value):
     return "%x" % int(value)
 
 
-def parse_version(text):
-    """'etcdctl version: 3.5.16' or '3.4.23' -> '3.5.16' (None when absent)."""
-    match = re.search(r"(\d+\.\d+\.\d+)", text or "")
-    return match.group(1) if match else None
-
-
-def version_tuple(version):
-    if not version:
-        return (0, 0, 0)
-    parts = re.findall(r"\d+", version)[:3]
-    return tuple(int(p) for p in parts + ["0"] * (3 - len(parts)))
-
-
-def version_at_least(version, minimum):
-    return version_tuple(version) >= tuple(minimum)
-
-
 def supports_bump_revision(restore_help):
     """Feature-detect --bump-revision/--mark-compacted from ``snapshot restore --help``."""
     return "--bump-revision" in (restore_help or "") and "--mark-compacted" in (restore_help or "")

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.ezops.etcd.plugins.module_utils.etcd_version import dotted as _dotted, parse
+
 # The first etcd release that knows each version-dependent flag of the unit (the others exist in
 # every release this collection supports, 3.4 and later).
 FLAG_SINCE = {
@@ -85,7 +87,6 @@ URL_FLAGS = ("listen-client-urls", "advertise-client-urls", "listen-peer-urls")
 
 _FLAG_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _CIPHER_NAME = re.compile(r"^TLS_[A-Z0-9_]+$")
-_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)")
 
 
 def problem(code, msg):
@@ -94,14 +95,10 @@ def problem(code, msg):
 
 def parse_version(version):
     """(major, minor, patch) of an etcd version such as 3.5.16 or v3.4.23; ValueError otherwise."""
-    match = _VERSION.match(str(version or "").strip())
-    if not match:
+    parsed = parse(version)
+    if parsed is None:
         raise ValueError("not an etcd version: %r" % (version,))
-    return tuple(int(part) for part in match.groups())
-
-
-def _dotted(version_tuple):
-    return ".".join(str(part) for part in version_tuple)
+    return parsed
 
 
 def has_flag(flag, version):

@@ -26,8 +26,8 @@ from ansible_collections.ezops.etcd.plugins.module_utils.etcd_common import (
     plan_update,
     split_endpoints,
     url_problems,
-    version_at_least,
 )
+from ansible_collections.ezops.etcd.plugins.module_utils.etcd_version import at_least
 
 NOT_IN_SYNC = "in sync with leader"
 UNHEALTHY = "unhealthy cluster"
@@ -110,7 +110,7 @@ class MemberOps(object):
         name, urls = self.params["name"], self.params["peer_urls"]
         learner = self.params["learner"]
         if learner is None:
-            learner = version_at_least(self.client.version(), (3, 4))
+            learner = at_least(self.client.version(), (3, 4))
         action, member = plan_present(members, name, urls, learner)
         result = {"changed": action != "none", "initial_cluster": initial_cluster_for(members, name, urls)}
         if action == "none":

@@ -11,27 +11,18 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.ezops.etcd.plugins.module_utils.etcd_version import dotted as _text, parse as parse_version
+
 # From etcd's "Upgrade etcd from v3.5 to v3.6": every 3.5 member on 3.5.26 or later first.
 MIN_BEFORE_MINOR = {"3.6": "3.5.26"}
 
-_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
 _BINARY_VERSION = re.compile(r"^etcd Version:\s*v?(\d+\.\d+\.\d+)\s*$", re.MULTILINE)
-
-
-def parse_version(text):
-    """'3.5.16' -> (3, 5, 16); None when it is not a version."""
-    match = _VERSION.match(str(text or "").strip())
-    return tuple(int(x) for x in match.groups()) if match else None
 
 
 def binary_version(output):
     """The version `etcd --version` printed ('etcd Version: 3.5.16' ...), or None."""
     match = _BINARY_VERSION.search(output or "")
     return match.group(1) if match else None
-
-
-def _text(version):
-    return ".".join(str(x) for x in version)
 
 
 def upgrade_problems(running, target, min_before_minor=None):

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from ansible_collections.ezops.etcd.plugins.module_utils import etcd_common as ec
+from ansible_collections.ezops.etcd.plugins.module_utils.etcd_version import find as find_version
 from etcd_fakes import RECORDED_VERSIONS, make_snapshot, recorded
 
 
@@ -93,7 +94,7 @@ def test_parse_snapshot_status_and_version_recorded(version):
     status = ec.parse_snapshot_status(rec["stdout"])
     assert status == {"hash": raw["hash"], "revision": raw["revision"],
                       "total_keys": raw["totalKey"], "total_size": raw["totalSize"]}
-    assert ec.parse_version(recorded(version, "version")["stdout"]) == version
+    assert find_version(recorded(version, "version")["stdout"]) == version
     with pytest.raises(ec.SnapshotError):
         ec.parse_snapshot_status("{}")
 
@@ -155,14 +156,6 @@ def test_error_result_names_problem_fix_and_command():
 
 
 # --- versions, urls, initial cluster ---------------------------------------------------------
-@pytest.mark.parametrize("version, minimum, expected", [
-    ("3.4.23", (3, 4), True), ("3.4.23", (3, 5), False), ("3.5.16", (3, 5, 10), True),
-    ("3.5.9", (3, 5, 10), False), ("3.6.0-rc.1", (3, 6), True), (None, (3, 4), False),
-])
-def test_version_at_least(version, minimum, expected):
-    assert ec.version_at_least(version, minimum) is expected
-
-
 def test_supports_bump_revision_is_feature_detected():
     assert ec.supports_bump_revision("--bump-revision uint\n--mark-compacted\n")
     assert not ec.supports_bump_revision("--data-dir string\n--skip-hash-check\n")
