@@ -48,6 +48,7 @@ def describe_pem(pem):
 
 
 def days_left(cert, now):
+    """Whole days from ``now`` until a described certificate's not_after (epoch seconds)."""
     end = datetime.datetime.fromtimestamp(cert["not_after"], datetime.timezone.utc)
     return int((end - now).total_seconds() // 86400)
 

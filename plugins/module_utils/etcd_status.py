@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime
 from urllib.parse import urlsplit
 
+from ansible_collections.ezops.etcd.plugins.module_utils.etcd_certs import days_left
+
 ASN1_TIME = "%Y%m%d%H%M%SZ"
 
 
@@ -42,8 +44,7 @@ def certificate_days(views, file_certs, now):
     days, differs = {}, {}
     for host in set(served) | set(file_certs):
         if host in served:
-            end = datetime.datetime.fromtimestamp(served[host]["not_after"], datetime.timezone.utc)
-            days[host] = int((end - now).total_seconds() // 86400)
+            days[host] = days_left(served[host], now)
         else:
             days[host] = cert_days_left(file_certs[host].get("not_after"), now)
         file_serial = (file_certs.get(host) or {}).get("serial")
