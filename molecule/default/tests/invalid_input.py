@@ -26,6 +26,8 @@ SUBNET = "172.29.%d" % (10 + int(LAB_ID))
 SSL = os.path.join(CLUSTER_DIR, "ssl")
 ETCDCTL = os.path.join(BASE_DIR, "bin/etcdctl")
 WRITER = os.path.join(PROJECT, "tests/lab/writer.py")
+MEMBERS = ["%s.%d" % (SUBNET, 10 + i) for i in range(1, 4)]
+CONTAINER = {"%s.%d" % (SUBNET, 10 + i): "%s-%d" % (PREFIX, i) for i in range(1, 5)}  # the fourth: a spare
 
 # Files whose content and time a refused run must not touch, and directories whose entries it
 # must not add to or remove from (a moved-aside or chowned data dir shows up here).
@@ -44,6 +46,16 @@ done
 echo "S $(systemctl show etcd.service --property=ActiveState,MainPID,ActiveEnterTimestampMonotonic,NeedDaemonReload | tr '\n' ' ')"
 ls /etc/systemd/system/etcd.service.d 2>/dev/null | sed 's/^/U /'
 """ % {"files": " ".join(WATCHED_FILES), "dirs": " ".join(WATCHED_DIRS)}
+
+
+def sh(container, script, check=True):
+    return subprocess.run(["docker", "exec", container, "sh", "-c", script], capture_output=True,
+                          text=True, check=check).stdout
+
+
+def service(ip):
+    """etcd's MainPID and start time on a member: equal before and after means not restarted."""
+    return sh(CONTAINER[ip], "systemctl show etcd --property=MainPID,ActiveEnterTimestampMonotonic")
 
 
 def containers():

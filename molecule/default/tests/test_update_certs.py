@@ -8,14 +8,12 @@ import os
 import re
 import socket
 import ssl
-import subprocess
 
 from cryptography import x509
 
 import invalid_input as lab
 
-MEMBERS = ["%s.%d" % (lab.SUBNET, 10 + i) for i in range(1, 4)]
-CONTAINER = dict((ip, "%s-%d" % (lab.PREFIX, i)) for i, ip in enumerate(MEMBERS, 1))
+MEMBERS, CONTAINER, service = lab.MEMBERS, lab.CONTAINER, lab.service
 MARKER = os.path.join(lab.SSL, ".update-certs-started")
 
 
@@ -29,14 +27,7 @@ def controller_serial(ip):
 
 
 def member_file(ip, path):
-    return subprocess.run(["docker", "exec", CONTAINER[ip], "cat", path], capture_output=True, text=True, check=True).stdout
-
-
-def service(ip):
-    """etcd's MainPID and start time: different after a restart."""
-    return subprocess.run(
-        ["docker", "exec", CONTAINER[ip], "systemctl", "show", "etcd", "--property=MainPID,ActiveEnterTimestampMonotonic"],
-        capture_output=True, text=True, check=True).stdout
+    return lab.sh(CONTAINER[ip], "cat %s" % path)
 
 
 def pem_blocks(text):
@@ -91,7 +82,7 @@ def test_a_minimum_of_days_above_what_is_left_refuses_and_changes_nothing():
 
 def test_the_renewal_refuses_to_start_while_a_member_is_down_and_changes_nothing():
     down = MEMBERS[1]
-    subprocess.run(["docker", "exec", CONTAINER[down], "systemctl", "stop", "etcd"], check=True)
+    lab.sh(CONTAINER[down], "systemctl stop etcd")
     try:
         before = lab.lab_state()
         refused = lab.run("96.update-certs.yml")
@@ -99,7 +90,7 @@ def test_the_renewal_refuses_to_start_while_a_member_is_down_and_changes_nothing
         assert "https://%s:2379 not answering" % down in refused.message("update_certs_unhealthy")
         assert not os.path.exists(MARKER)
     finally:
-        subprocess.run(["docker", "exec", CONTAINER[down], "systemctl", "start", "etcd"], check=True)
+        lab.sh(CONTAINER[down], "systemctl start etcd")
 
 
 def test_the_renewal_replaces_every_member_certificate_and_a_leaked_key_without_a_failed_write_keeping_the_old_ones():
@@ -122,14 +113,12 @@ def test_the_renewal_replaces_every_member_certificate_and_a_leaked_key_without_
     for ip in MEMBERS:
         kept = glob.glob(os.path.join(lab.SSL, "etcd-%s.pem.*~" % ip))
         assert old[ip] in [serial_of(open(path, "rb").read()) for path in kept], kept
-        on_member = subprocess.run(["docker", "exec", CONTAINER[ip], "sh", "-c", "cat /etc/kubernetes/ssl/etcd.pem.*~"],
-                                   capture_output=True, text=True, check=True).stdout
+        on_member = member_file(ip, "/etc/kubernetes/ssl/etcd.pem.*~")
         assert old[ip] in [serial_of(block) for block in pem_blocks(on_member)]
         assert serial_of(member_file(ip, "/etc/kubernetes/ssl/etcd.pem")) == new[ip]
     key_now = member_file(leaked, "/etc/kubernetes/ssl/etcd-key.pem")
     assert key_now != leaked_key
-    kept_keys = subprocess.run(["docker", "exec", CONTAINER[leaked], "sh", "-c", "cat /etc/kubernetes/ssl/etcd-key.pem.*~"],
-                               capture_output=True, text=True, check=True).stdout
+    kept_keys = member_file(leaked, "/etc/kubernetes/ssl/etcd-key.pem.*~")
     assert leaked_key.strip() in kept_keys, "the replaced key was not kept beside the new one"
     assert member_file(MEMBERS[0], "/etc/kubernetes/ssl/etcd-key.pem") == open(os.path.join(lab.SSL, "etcd-%s-key.pem" % MEMBERS[0])).read()
     assert not os.path.exists(MARKER)

@@ -27,9 +27,9 @@ RNG = random.Random(SEED)
 print("FAULTS_SEED=%d" % SEED)
 
 NET = "ezops-lab%s" % lab.LAB_ID
-MEMBERS = ["%s.%d" % (lab.SUBNET, 10 + i) for i in range(1, 4)]
+MEMBERS = lab.MEMBERS
 SPARE = "%s.14" % lab.SUBNET
-CONTAINER = {"%s.%d" % (lab.SUBNET, 10 + i): "%s-%d" % (lab.PREFIX, i) for i in range(1, 5)}
+CONTAINER = lab.CONTAINER
 SSL = lab.SSL
 ETCDCTL = lab.ETCDCTL
 BACKUP_DIR = os.path.join(lab.CLUSTER_DIR, "backup")
@@ -37,9 +37,7 @@ LOGS = os.path.join(lab.LAB, "faults-logs")
 
 
 # --- the lab ----------------------------------------------------------------------------------
-def sh(container, script, check=True):
-    return subprocess.run(["docker", "exec", container, "sh", "-c", script], capture_output=True,
-                          text=True, check=check).stdout
+sh = lab.sh
 
 
 def etcdctl(args, endpoints=None, timeout=30):
@@ -78,9 +76,7 @@ def wait_healthy(endpoints=None, timeout=180):
     raise AssertionError("the cluster %s is not healthy after %d s" % (endpoints or MEMBERS, timeout))
 
 
-def service(ip):
-    """etcd's MainPID and start time on a member: equal before and after means not restarted."""
-    return sh(CONTAINER[ip], "systemctl show etcd --property=MainPID,ActiveEnterTimestampMonotonic")
+service = lab.service
 
 
 def cut_off(ip):
