@@ -64,26 +64,25 @@ class Lab(object):
                                      capture_output=True, text=True, check=True).stdout
         return out
 
-    def inventory_with_spare(self, path, connection=None):
+    def inventory(self, name, spare=False, connection=None):
+        """The lab's inventory as .cache/lab<ID>/hosts-bench-<name>: the spare moved into [etcd] when ``spare``;
+        ``connection`` replaces the lab's ansible_connection (None keeps it, "" leaves it to the command line)."""
         lines = open(self.hosts).read().splitlines()
         spare_line = [line for line in lines if line.startswith(self.spare + " ")][0]
         out = []
         for line in lines:
-            if line == spare_line:
+            if spare and line == spare_line:
                 continue
-            if connection and line.startswith("ansible_connection="):
+            if connection is not None and line.startswith("ansible_connection="):
+                if not connection:
+                    continue
                 line = "ansible_connection=" + connection
             out.append(line)
-            if line == "[etcd]":
+            if spare and line == "[etcd]":
                 out.append(spare_line)
+        path = os.path.join(self.dir, "hosts-bench-" + name)
         with open(path, "w") as dest:
             dest.write("\n".join(out) + "\n")
-        return path
-
-    def inventory_with_connection(self, path, connection):
-        with open(path, "w") as dest:
-            dest.write(open(self.hosts).read().replace("ansible_connection=community.docker.docker",
-                                                       "ansible_connection=" + connection))
         return path
 
 
@@ -102,14 +101,15 @@ def playbook(path, inventory, extra=None):
     return argv + ["-e", json.dumps(extra)] if extra else argv
 
 
-def round_ours(lab, logs, name, env, inventory_for):
+def round_ours(lab, logs, name, env, connection=None):
     lab.fresh()
-    hosts = inventory_for(None)
+    hosts = lab.inventory(name, connection=connection)
     deploy = timed(playbook(os.path.join(ROOT, "playbooks/02.etcd.yml"), hosts), env, os.path.join(logs, name + "-deploy.log"))
     before = lab.services(lab.members)
     rerun = timed(playbook(os.path.join(ROOT, "playbooks/02.etcd.yml"), hosts), env, os.path.join(logs, name + "-rerun.log"))
     restarts = sum(1 for ip, state in lab.services(lab.members).items() if state != before[ip])
-    add = timed(playbook(os.path.join(ROOT, "playbooks/21.addetcd.yml"), inventory_for("spare"), {"NODE_TO_ADD": lab.spare}),
+    with_spare = lab.inventory(name + "-add", spare=True, connection=connection)
+    add = timed(playbook(os.path.join(ROOT, "playbooks/21.addetcd.yml"), with_spare, {"NODE_TO_ADD": lab.spare}),
                 env, os.path.join(logs, name + "-add.log"))
     return {"deploy": deploy, "rerun": rerun, "rerun_restarts": restarts, "add": add}
 
@@ -152,9 +152,7 @@ def round_kubeasz(lab, logs, tree, env):
     kubeasz_controller(lab)
     # kubeasz's controller tasks say `connection: local`, which an inventory's ansible_connection would
     # override: the lab's connection comes from the command line instead, as ssh does for kubeasz
-    hosts = os.path.join(lab.dir, "hosts-bench-kubeasz")
-    with open(hosts, "w") as dest:
-        dest.write("".join(line for line in open(lab.hosts) if not line.startswith("ansible_connection=")))
+    hosts = lab.inventory("kubeasz", connection="")
     env = dict(env, ANSIBLE_ROLES_PATH=os.path.join(tree, "roles"), ANSIBLE_TRANSPORT="community.docker.docker")
     book = os.path.join(tree, "playbooks/02.etcd.yml")
     deploy = timed(playbook(book, hosts), env, os.path.join(logs, "kubeasz-deploy.log"))
@@ -195,13 +193,10 @@ def main():
     rounds = {"ours": [], "kubeasz": [], "mitogen": []}
     for number in range(args.rounds):
         print("bench: round %d of %d" % (number + 1, args.rounds), flush=True)
-        rounds["ours"].append(round_ours(lab, logs, "ours", lab.env, lambda spare: lab.inventory_with_spare(
-            os.path.join(lab.dir, "hosts-bench-add")) if spare else lab.hosts))
+        rounds["ours"].append(round_ours(lab, logs, "ours", lab.env))
         rounds["kubeasz"].append(round_kubeasz(lab, logs, tree, lab.env))
         if args.mitogen:
-            rounds["mitogen"].append(round_ours(lab, logs, "mitogen", mitogen_env(lab.env), lambda spare: (
-                lab.inventory_with_spare(os.path.join(lab.dir, "hosts-bench-mitogen-add"), "mitogen_docker") if spare
-                else lab.inventory_with_connection(os.path.join(lab.dir, "hosts-bench-mitogen"), "mitogen_docker"))))
+            rounds["mitogen"].append(round_ours(lab, logs, "mitogen", mitogen_env(lab.env), "mitogen_docker"))
         print(json.dumps({k: v[-1] for k, v in rounds.items() if v}), flush=True)
     subprocess.run([os.path.join(ROOT, "scripts/lab/lab.sh"), "down"], env=lab.env, check=False, stdout=subprocess.DEVNULL)
     shutil.rmtree(tree, ignore_errors=True)
