@@ -8,7 +8,13 @@ deploy would create a new CA and copy it, with certificates signed by it, over e
 files: every client, and on kubeasz hosts everything that reads the shared ``ca.pem``, breaks at
 once, and the next restart breaks the cluster. So the members' CA files (possibly bundles) are
 compared with the controller's CA certificate, by SHA-256 fingerprint of the DER, before the PKI
-role creates or copies anything. Pure Python: no cryptography library needed.
+role creates or copies anything (pure Python).
+
+A second rule guards a change of the trusted CA (a CA rotation, or a deploy run with the CA name of
+before one): members restart one at a time, so every member's certificate that is still in place must
+be signed by a CA of the file the run installs, or the restarted members refuse the others' peer
+connections and the cluster loses its quorum one restart at a time. That check verifies signatures
+with the cryptography library (present wherever ansible-core runs).
 """
 
 from __future__ import annotations
@@ -17,6 +23,12 @@ import base64
 import binascii
 import hashlib
 import re
+
+try:
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+except ImportError:  # pragma: no cover - ansible-core needs cryptography on the controller
+    x509 = None
 
 from ansible_collections.ezops.etcd.plugins.module_utils.etcd_flags import problem
 
@@ -80,3 +92,53 @@ def ca_trust_problems(controller_pem, member_pems, controller_path, member_path,
                         "trust in %s: installing it would replace the CA they and their clients use. %s"
                         % (controller_path, _short(controller[0]), ", ".join(mismatched), member_path, fix))]
     return []
+
+
+def _certificates(pem_text):
+    out = []
+    for body in _PEM_CERT.findall(pem_text or ""):
+        block = "-----BEGIN CERTIFICATE-----\n%s\n-----END CERTIFICATE-----\n" % "\n".join(body.split())
+        try:
+            out.append(x509.load_pem_x509_certificate(block.encode()))
+        except ValueError:
+            continue
+    return out
+
+
+def issued_by(cert_pem, ca_pem):
+    """True when the first certificate of ``cert_pem`` is signed by one of the CAs in ``ca_pem``
+    (a CA file or a bundle): the signature is verified, names alone prove nothing."""
+    if x509 is None:
+        raise RuntimeError("the Python cryptography library is missing on the controller")
+    certs = _certificates(cert_pem)
+    if not certs:
+        return False
+    for ca in _certificates(ca_pem):
+        try:
+            certs[0].verify_directly_issued_by(ca)
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+        return True
+    return False
+
+
+def untrusted_certificates(trusted_pem, member_certs, trusted_path, cert_path):
+    """Problems of making the members trust ``trusted_pem`` while their certificates stay in place.
+
+    member_certs: host -> text of the member's certificate (ca_dir/etcd.pem), None when it has none
+    (a new member gets its certificate from the run). Returns ``certs_not_from_trusted_ca`` naming
+    the members whose certificate no CA of the trusted file signed.
+    """
+    if not _certificates(trusted_pem):
+        return []
+    strangers = sorted(host for host, text in (member_certs or {}).items()
+                       if text is not None and not issued_by(text, trusted_pem))
+    if not strangers:
+        return []
+    return [problem("certs_not_from_trusted_ca", "The certificate %s of %s is not signed by any CA in %s, the file this run "
+                    "would make the members trust. Members restart one at a time: each restarted member would refuse "
+                    "the others, and the cluster would lose its quorum. Nothing was changed on any host. If the "
+                    "cluster went through playbooks/98.rotate-ca.yml, set etcd_pki_ca_name to the CA it rotated to "
+                    "(for example etcd_pki_ca_name: etcd-ca in the inventory); to change the CA, run "
+                    "playbooks/98.rotate-ca.yml instead (docs/certificates.md)."
+                    % (cert_path, ", ".join(strangers), trusted_path))]
