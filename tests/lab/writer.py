@@ -9,6 +9,10 @@ acknowledged writes missing or wrong at the end, and the most endpoints seen unh
     writer.py --endpoints https://a:2379,https://b:2379 --cacert ca.pem --cert c.pem --key k.pem \
               --etcdctl /path/etcdctl --stop-file /tmp/stop --report /tmp/report.json
 
+It also stands in for kube-apiserver in a lab unit: it takes kube-apiserver's flags (--etcd-servers,
+--etcd-cafile, --etcd-certfile, --etcd-keyfile) as aliases, stops cleanly on SIGTERM (a restart),
+and a "{pid}" in --report names one report per process.
+
 With --endpoints-file instead of (or besides) --endpoints, the endpoints are read from that file
 (comma or newline separated) before every write and every health sample, so a test can follow a
 membership that changes during the run; the report then lists every endpoint set it used.
@@ -19,6 +23,7 @@ import base64
 import concurrent.futures
 import json
 import os
+import signal
 import ssl
 import subprocess
 import threading
@@ -90,12 +95,17 @@ def max_unhealthy_sustained(samples):
 
 def main():
     parser = argparse.ArgumentParser()
-    for name in ("cacert", "cert", "key", "etcdctl", "stop-file", "report"):
+    for name, apiserver_flag in (("cacert", "--etcd-cafile"), ("cert", "--etcd-certfile"), ("key", "--etcd-keyfile")):
+        parser.add_argument("--" + name, apiserver_flag, required=True)
+    for name in ("etcdctl", "stop-file", "report"):
         parser.add_argument("--" + name, required=True)
-    parser.add_argument("--endpoints", default="")
+    parser.add_argument("--endpoints", "--etcd-servers", default="")
     parser.add_argument("--endpoints-file")
     parser.add_argument("--max-seconds", type=int, default=MAX_SECONDS)
     opts = parser.parse_args()
+    opts.report = opts.report.replace("{pid}", str(os.getpid()))
+    terminated = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: terminated.set())
     opts.endpoint_sets = []
     if not opts.endpoints and not opts.endpoints_file:
         parser.error("give --endpoints or --endpoints-file")
@@ -108,7 +118,7 @@ def main():
     sampler = threading.Thread(target=sample_health, args=(opts, stop, samples), daemon=True)
     sampler.start()
     started, n = time.time(), 0
-    while not os.path.exists(opts.stop_file) and time.time() - started < opts.max_seconds:
+    while not (os.path.exists(opts.stop_file) or terminated.is_set()) and time.time() - started < opts.max_seconds:
         key, value = "%s%08d" % (prefix, n), "value-%d" % n
         for attempt in range(1, TRIES + 1):
             try:

@@ -141,11 +141,13 @@ def run(playbook, extra_vars=None, inventory=HOSTS, args=(), timeout=900):
     return Run(completed)
 
 
-def write_inventory(path, etcd_lines=None, extra_vars=None):
-    """A kubeasz-style inventory of the lab's members (or the given [etcd] lines), with extra [all:vars]."""
+def write_inventory(path, etcd_lines=None, extra_vars=None, kube_master=()):
+    """A kubeasz-style inventory of the lab's members (or the given [etcd] lines), with extra [all:vars];
+    kube_master: lab addresses listed under [kube_master]."""
     if etcd_lines is None:
         etcd_lines = ["%s.%d ansible_host=%s-%d" % (SUBNET, 10 + i, PREFIX, i) for i in range(1, 4)]
-    lines = ["[etcd]"] + list(etcd_lines) + ["", "[kube_master]", "", "[kube_node]", "", "[all:vars]",
+    masters = ["%s ansible_host=%s" % (ip, CONTAINER[ip]) for ip in kube_master]
+    lines = ["[etcd]"] + list(etcd_lines) + ["", "[kube_master]"] + masters + ["", "[kube_node]", "", "[all:vars]",
              "ansible_connection=community.docker.docker", "ansible_python_interpreter=/usr/bin/python3",
              'bin_dir="/opt/kube/bin"', 'base_dir="%s"' % BASE_DIR, 'cluster_dir="{{ base_dir }}/clusters/lab"',
              'ca_dir="/etc/kubernetes/ssl"', 'ETCD_DATA_DIR="/var/lib/etcd"', 'ETCD_WAL_DIR=""']
