@@ -4,10 +4,28 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.ezops.etcd.plugins.module_utils.etcd_certs import describe_pem
 from ansible_collections.ezops.etcd.plugins.module_utils.etcd_status import certificate_days, status_report
+
+
+def _file_cert(slurped):
+    """A member's slurped certificate file -> {"not_after": epoch seconds, "serial": hex}; None when there is
+    no content (missing file, failed, skipped, unreachable) or it is not a PEM certificate."""
+    content = slurped.get("content") if isinstance(slurped, dict) else None
+    if not content:
+        return None
+    try:
+        pem = base64.b64decode(content)
+    except (ValueError, TypeError):
+        return None
+    cert = describe_pem(pem)
+    if "error" in cert:
+        return None
+    return {"not_after": cert["not_after"], "serial": cert["serial"]}
 
 
 def etcd_status_report(results, certs=None, quota_bytes=None, min_cert_days=30, now=None):
@@ -25,10 +43,10 @@ def etcd_status_report(results, certs=None, quota_bytes=None, min_cert_days=30, 
         elif not result.get("skipped"):
             views[host] = result
     files = {}
-    for info in (certs or {}).get("results", []) if isinstance(certs, dict) else certs or []:
-        if isinstance(info, dict) and not info.get("failed") and not info.get("skipped") and info.get("not_after"):
-            serial = info.get("serial_number")
-            files[info["item"]] = {"not_after": info["not_after"], "serial": "%x" % serial if isinstance(serial, int) else None}
+    for host, slurped in (certs or {}).items() if isinstance(certs, dict) else ():
+        cert = _file_cert(slurped)
+        if cert:
+            files[host] = cert
     try:
         days, differs = certificate_days(views, files, now)
     except (KeyError, ValueError, TypeError) as exc:

@@ -10,31 +10,21 @@ are down: the point of a status is to work when something is wrong.
 
 from __future__ import annotations
 
-import datetime
 from urllib.parse import urlsplit
 
 from ansible_collections.ezops.etcd.plugins.module_utils.etcd_certs import days_left
-
-ASN1_TIME = "%Y%m%d%H%M%SZ"
 
 
 def host_of(url):
     return urlsplit(url).hostname or url
 
 
-def cert_days_left(not_after, now):
-    """x509_certificate_info's not_after (ASN.1 time, UTC) -> whole days from ``now``; None if unknown."""
-    if not not_after:
-        return None
-    end = datetime.datetime.strptime(not_after, ASN1_TIME).replace(tzinfo=datetime.timezone.utc)
-    return int((end - now).total_seconds() // 86400)
-
-
 def certificate_days(views, file_certs, now):
     """Days left on each member's certificate, and the members serving another certificate than their file.
 
     ``views``: {asker: etcd_info result with served_certificates}; ``file_certs``: {host: {"not_after":
-    ASN.1 time, "serial": lower-case hex}} of the file each member's unit names.
+    epoch seconds, "serial": lower-case hex}} of the file each member's unit names, as
+    ``etcd_certs.describe_pem`` reads it; both are counted with ``etcd_certs.days_left``.
     -> ({host: days left on the certificate it serves, else on its file}, {host: (served serial, file serial)})."""
     served = {}
     for view in views.values():
@@ -46,7 +36,7 @@ def certificate_days(views, file_certs, now):
         if host in served:
             days[host] = days_left(served[host], now)
         else:
-            days[host] = cert_days_left(file_certs[host].get("not_after"), now)
+            days[host] = days_left(file_certs[host], now) if file_certs[host].get("not_after") is not None else None
         file_serial = (file_certs.get(host) or {}).get("serial")
         if host in served and file_serial and served[host].get("serial") != file_serial:
             differs[host] = (served[host].get("serial"), file_serial)

@@ -1,12 +1,18 @@
 """The status report (playbooks/status.yml): it prints when members are down, merges every member's view,
 and names each problem."""
 
+import base64
 import datetime
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from ansible_collections.ezops.etcd.plugins.filter.etcd_status_report import FilterModule, etcd_status_report
-from ansible_collections.ezops.etcd.plugins.module_utils.etcd_status import cert_days_left, status_report
+from ansible_collections.ezops.etcd.plugins.module_utils.etcd_certs import describe_pem
+from ansible_collections.ezops.etcd.plugins.module_utils.etcd_status import certificate_days, status_report
 
 A, B, C = "10.0.0.1", "10.0.0.2", "10.0.0.3"
 HOSTS = [A, B, C]
@@ -41,6 +47,22 @@ def view(up, down=(), alarms=(), members=None, leader="a1"):
 
 def row(report, host):
     return [line for line in report["lines"] if line.startswith("etcd-%s " % host)][0]
+
+
+def make_pem(days_left, serial=None):
+    """A real certificate whose not_after is ``days_left`` days (and an hour) from NOW."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "etcd")])
+    return (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(serial or x509.random_serial_number())
+            .not_valid_before(NOW - datetime.timedelta(days=400))
+            .not_valid_after(NOW + datetime.timedelta(days=days_left, hours=1))
+            .sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+
+
+def slurped(pem):
+    """ansible.builtin.slurp's result for a certificate file."""
+    return {"content": base64.b64encode(pem).decode(), "encoding": "base64", "source": "/etc/kubernetes/ssl/etcd.pem"}
 
 
 def test_a_healthy_cluster_has_no_problem_and_both_tables():
@@ -101,15 +123,14 @@ def test_a_certificate_close_to_expiry_is_a_problem():
     assert report["problems"] == ["the certificate %s serves expires in 12 days (under 30)" % A]
 
 
-def test_cert_days_from_asn1_time():
-    assert cert_days_left("20261214000000Z", NOW) == 10
-    assert cert_days_left("20261201000000Z", NOW) == -3
-    assert cert_days_left(None, NOW) is None
+def test_cert_days_from_the_file_when_nothing_is_served():
+    files = {A: describe_pem(make_pem(10)), B: describe_pem(make_pem(-3)), C: {"not_after": None, "serial": "3f"}}
+    assert certificate_days({}, files, NOW) == ({A: 10, B: -3, C: None}, {})
 
 
 def test_the_filter_adapts_registered_results():
     results = {A: view(HOSTS), B: {"failed": True, "msg": "TLS rejected"}, C: {"unreachable": True, "msg": "ssh: no route"}}
-    certs = {"results": [{"item": A, "not_after": "20270101000000Z"}, {"item": B, "skipped": True}]}
+    certs = {A: slurped(make_pem(28)), B: {"skipped": True, "changed": False}}
     report = etcd_status_report(results, certs=certs, quota_bytes="8388608", now=NOW)
     assert "could not ask from %s: the query failed there: TLS rejected" % B in report["problems"]
     assert "could not ask from %s: unreachable: ssh: no route" % C in report["problems"]
@@ -132,9 +153,8 @@ def test_the_served_certificate_counts_and_one_other_than_the_file_is_a_problem(
     from the member's file (the unit names another file, or the file was replaced) is a problem."""
     seen_from_a = dict(view(HOSTS), served_certificates={url(A): served("1f", 12), url(B): served("2e", 200)})
     results = {A: seen_from_a, B: view(HOSTS), C: view(HOSTS)}
-    certs = {"results": [{"item": A, "not_after": "20270101000000Z", "serial_number": 0x1f},
-                         {"item": B, "not_after": "20270101000000Z", "serial_number": 0x2f},
-                         {"item": C, "not_after": "20261210000000Z", "serial_number": 0x3f}]}
+    certs = {A: slurped(make_pem(28, serial=0x1f)), B: slurped(make_pem(28, serial=0x2f)),
+             C: slurped(make_pem(6, serial=0x3f))}
     report = etcd_status_report(results, certs=certs, min_cert_days=30, now=NOW)
     assert " 12 " in row(report, A) and " 200 " in row(report, B) and " 6 " in row(report, C)
     assert report["problems"] == [
@@ -145,3 +165,19 @@ def test_the_served_certificate_counts_and_one_other_than_the_file_is_a_problem(
     # a served certificate that could not be read (TLS refused) leaves the file's days
     results[A] = dict(view(HOSTS), served_certificates={url(A): {"error": "certificate verify failed"}})
     assert " 28 " in row(etcd_status_report(results, certs=certs, now=NOW), A)
+
+
+def test_a_missing_or_unreadable_certificate_file_is_ignored():
+    """A slurp without content (missing file, unreachable host, not registered) or with content that is
+    not a PEM certificate leaves no file days and no serial to compare, and no error."""
+    results = dict((h, view(HOSTS)) for h in HOSTS)
+    certs = {A: {"failed": True, "msg": "file not found: /etc/kubernetes/ssl/etcd.pem"},
+             B: {"content": base64.b64encode(b"not a certificate").decode(), "encoding": "base64"},
+             C: {"content": "%%% not base64 %%%", "encoding": "base64"}}
+    report = etcd_status_report(results, certs=dict(certs, **{"10.0.0.9": {}}), now=NOW)
+    assert report["healthy"], report["problems"]
+    assert all(" ? " in row(report, h) for h in HOSTS)
+    # with no readable file, a served certificate's days count and there is no serial to compare it to
+    results[B] = dict(view(HOSTS), served_certificates={url(B): served("2e", 200)})
+    report = etcd_status_report(results, certs=certs, now=NOW)
+    assert " 200 " in row(report, B) and report["healthy"], report["problems"]
