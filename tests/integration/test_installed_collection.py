@@ -21,7 +21,7 @@ import installed_collection  # noqa: E402  (tests/lab: shared with the default s
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 NAMED = ["deploy", "add_member", "remove_member", "backup", "restore", "update_certs", "recover", "upgrade", "maintenance",
-         "status", "certs", "clean", "prune_aside"]
+         "status", "certs", "clean", "prune_aside", "rotate_ca"]
 
 
 @pytest.fixture(scope="module", name="installed")
