@@ -27,6 +27,7 @@ import re
 try:
     from cryptography import x509
     from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 except ImportError:  # pragma: no cover - ansible-core needs cryptography on the controller
     x509 = None
 
@@ -115,11 +116,30 @@ def issued_by(cert_pem, ca_pem):
         return False
     for ca in _certificates(ca_pem):
         try:
-            certs[0].verify_directly_issued_by(ca)
+            _verify_signed_by(certs[0], ca)
         except (ValueError, TypeError, InvalidSignature):
             continue
         return True
     return False
+
+
+def _verify_signed_by(cert, ca):
+    """Raise unless ``ca`` issued ``cert``: the issuer name, then the signature with the CA's key
+    (cryptography's verify_directly_issued_by does this from version 40 on; distributions ship older)."""
+    if hasattr(cert, "verify_directly_issued_by"):
+        cert.verify_directly_issued_by(ca)
+        return
+    if cert.issuer != ca.subject:
+        raise ValueError("issuer name differs")
+    key = ca.public_key()
+    if isinstance(key, rsa.RSAPublicKey):
+        key.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), cert.signature_hash_algorithm)
+    elif isinstance(key, ec.EllipticCurvePublicKey):
+        key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(cert.signature_hash_algorithm))
+    elif isinstance(key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
+        key.verify(cert.signature, cert.tbs_certificate_bytes)
+    else:
+        raise TypeError("unsupported CA key type")
 
 
 def untrusted_certificates(trusted_pem, member_certs, trusted_path, cert_path):

@@ -22,6 +22,7 @@ APISERVER = MEMBERS[0]
 MARKER = os.path.join(lab.SSL, ".rotate-ca.json")
 UNIT = "/etc/systemd/system/kube-apiserver.service"
 STANDIN = "/var/lib/standin"
+MOVED = {"etcd_rotate_ca_clients_moved": True}  # no etcd client here but the stand-in kube-apiserver
 SEED = int(os.environ.get("FAULTS_SEED", str(int(time.time()))))
 
 
@@ -106,9 +107,12 @@ def test_bad_requests_and_an_apiserver_that_cannot_be_switched_are_refused_befor
                        "rotate_ca_bad_until", "trust, apiservers, certs, done", before, lab.lab_state())
     lab.assert_refused(lab.run("98.rotate-ca.yml", {"etcd_rotate_ca_to": "ca"}, inventory=apiserver),
                        "rotate_ca_bad_names", "etcd_rotate_ca_to=etcd-ca", before, lab.lab_state())
+    # the members' certificates would change before the operator said the other clients moved
+    lab.assert_refused(lab.run("98.rotate-ca.yml", inventory=apiserver), "rotate_ca_clients_not_confirmed",
+                       "etcd_rotate_ca_clients_moved=true", before, lab.lab_state())
     # a second kube_master whose kube-apiserver unit has no --etcd-* flags (here: none at all)
     two = inventory(tmp_path, kube_master=(APISERVER, MEMBERS[1]))
-    refused = lab.run("98.rotate-ca.yml", inventory=two)
+    refused = lab.run("98.rotate-ca.yml", MOVED, inventory=two)
     lab.assert_refused(refused, "rotate_ca_apiserver_flags", "etcd_rotate_ca_until=apiservers", before, lab.lab_state())
     assert MEMBERS[1] in refused.message("rotate_ca_apiserver_flags")
     assert not os.path.exists(os.path.join(lab.SSL, "etcd-ca.pem")) and not os.path.exists(MARKER)
@@ -119,7 +123,7 @@ def test_the_rotation_refuses_to_start_while_a_member_is_down(apiserver):
     lab.sh(CONTAINER[down], "systemctl stop etcd")
     try:
         before = lab.lab_state()
-        refused = lab.run("98.rotate-ca.yml", inventory=apiserver)
+        refused = lab.run("98.rotate-ca.yml", MOVED, inventory=apiserver)
         lab.assert_refused(refused, "rotate_ca_unhealthy", "playbooks/status.yml", before, lab.lab_state())
         assert not os.path.exists(MARKER)
     finally:
@@ -129,6 +133,7 @@ def test_the_rotation_refuses_to_start_while_a_member_is_down(apiserver):
 
 def test_rotation_to_a_dedicated_etcd_ca_killed_and_resumed_without_a_failed_write(apiserver):
     old_ca = os.path.join(lab.SSL, "ca.pem")
+    kept_before = dict((ip, lab.sh(CONTAINER[ip], "ls /etc/kubernetes/ssl").count("etcd.pem.")) for ip in MEMBERS)
     # the first phase alone, as asked
     first = lab.run("98.rotate-ca.yml", {"etcd_rotate_ca_until": "trust"}, inventory=apiserver)
     assert first.rc == 0, first.tail()
@@ -142,8 +147,8 @@ def test_rotation_to_a_dedicated_etcd_ca_killed_and_resumed_without_a_failed_wri
     # then the rest, killed at a random moment and run again
     after = random.Random(SEED).uniform(0, 30)
     print("FAULTS_SEED=%d: killing the run after %.1f s" % (SEED, after))
-    killed_run("98.rotate-ca.yml", {}, apiserver, after)
-    resumed = lab.run("98.rotate-ca.yml", inventory=apiserver)
+    killed_run("98.rotate-ca.yml", MOVED, apiserver, after)
+    resumed = lab.run("98.rotate-ca.yml", MOVED, inventory=apiserver)
     assert resumed.rc == 0, resumed.tail()
     record = json.load(open(MARKER))
     assert (record["from"], record["to"], sorted(record["done"])) == ("ca", "etcd-ca", ["apiservers", "certs", "done", "trust"])
@@ -153,6 +158,8 @@ def test_rotation_to_a_dedicated_etcd_ca_killed_and_resumed_without_a_failed_wri
     assert sum(r["acked"] for r in reports) >= 50
     assert [r["failed"] for r in reports] == [0] * len(reports), [r["failures"] for r in reports]
     assert all(r["read_back_ok"] and r["missing_count"] == 0 for r in reports)
+    # one member at a time: never two endpoints down in two health samples in a row
+    assert all(r["health_samples"] >= 10 and r["max_unhealthy_sustained"] <= 1 for r in reports), reports
     # the apiserver now uses a client certificate of the new CA and verifies the members with it alone
     assert unit_flags(APISERVER) == {
         "etcd-cafile": "/etc/kubernetes/ssl/etcd-ca.pem", "etcd-certfile": "/etc/kubernetes/ssl/apiserver-etcd-client.pem",
@@ -173,11 +180,11 @@ def test_rotation_to_a_dedicated_etcd_ca_killed_and_resumed_without_a_failed_wri
         assert "--trusted-ca-file=/etc/kubernetes/ssl/etcd-ca.pem" in unit
         # kubeasz's ca.pem, which Kubernetes uses, is untouched; the old member certificate is kept
         assert lab.sh(CONTAINER[ip], "cat /etc/kubernetes/ssl/ca.pem") == open(old_ca).read()
-        assert lab.sh(CONTAINER[ip], "ls /etc/kubernetes/ssl").count("etcd.pem.") >= 1
+        assert lab.sh(CONTAINER[ip], "ls /etc/kubernetes/ssl").count("etcd.pem.") == kept_before[ip] + 1
 
 
 def test_after_the_rotation_a_rerun_does_nothing_and_a_deploy_with_the_old_ca_name_is_refused(apiserver):
-    again = lab.run("98.rotate-ca.yml", inventory=apiserver)
+    again = lab.run("98.rotate-ca.yml", MOVED, inventory=apiserver)
     assert again.rc == 0 and again.changed == 0, again.tail()
     before = lab.lab_state()
     lab.assert_refused(lab.run("02.etcd.yml"), "certs_not_from_trusted_ca", "etcd_pki_ca_name: etcd-ca", before, lab.lab_state())

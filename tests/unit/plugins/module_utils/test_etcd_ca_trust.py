@@ -224,3 +224,29 @@ def test_members_without_a_certificate_are_ignored(signers):
 @pytest.mark.parametrize("trusted", ["", None, "garbage", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"])
 def test_a_trusted_file_without_certificate_checks_nothing(signers, trusted):
     assert untrusted(trusted, {"10.0.0.2": pem(issue(signers["B"], "etcd-2"))}) == []
+
+
+class _BeforeCryptography40(object):
+    """A certificate as cryptography < 40 has it: no verify_directly_issued_by."""
+
+    def __init__(self, cert):
+        self._cert = cert
+
+    def __getattr__(self, name):
+        if name == "verify_directly_issued_by":
+            raise AttributeError(name)
+        return getattr(self._cert, name)
+
+
+@pytest.mark.parametrize("ca_name", ["A", "R"])
+def test_without_verify_directly_issued_by_the_signature_is_still_checked(signers, ca_name):
+    from cryptography.exceptions import InvalidSignature
+    from ansible_collections.ezops.etcd.plugins.module_utils.etcd_ca_trust import _verify_signed_by
+    ca, key = signers[ca_name]
+    _verify_signed_by(_BeforeCryptography40(make_leaf("etcd-1", key, ca.subject)), ca)
+    with pytest.raises(InvalidSignature):
+        _verify_signed_by(_BeforeCryptography40(make_leaf("etcd-1", signers["B"][1] if ca_name == "A" else
+                                                          rsa.generate_private_key(public_exponent=65537, key_size=2048),
+                                                          ca.subject)), ca)
+    with pytest.raises(ValueError):
+        _verify_signed_by(_BeforeCryptography40(issue(signers["B"], "etcd-1")), ca)
