@@ -4,37 +4,23 @@
 
 from __future__ import annotations
 
-import base64
 import datetime
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.ezops.etcd.plugins.module_utils.etcd_certs import HEADER, certs_report, describe_pem
+from ansible_collections.ezops.etcd.plugins.module_utils.etcd_certs import HEADER, certs_report, describe_slurped, why_not
 from ansible_collections.ezops.etcd.plugins.module_utils.etcd_status import table
-
-
-def _why(result):
-    return ("unreachable: " if result.get("unreachable") else "") + (result.get("msg") or "no reason given").strip()
-
-
-def _read(slurped):
-    """One slurp result -> a certificate description, or None when the file is not there."""
-    if slurped.get("failed") or "content" not in slurped:
-        if "not found" in (slurped.get("msg") or "") or "does not exist" in (slurped.get("msg") or ""):
-            return None
-        return {"error": "unreadable (%s)" % _why(slurped)}
-    return describe_pem(base64.b64decode(slurped["content"]))
 
 
 def _served(result):
     for endpoint, cert in (result.get("served_certificates") or {}).items():
         if isinstance(cert, dict):
             return (endpoint, cert if "error" not in cert else {"error": "no TLS handshake (%s)" % cert["error"]})
-    why = _why(result) if result.get("failed") or result.get("unreachable") else "did not answer"
+    why = why_not(result) if result.get("failed") or result.get("unreachable") else "did not answer"
     return ("served", {"error": why})
 
 
 def _by_role(loop_result):
-    return dict(((item.get("item") or {}).get("role"), ((item.get("item") or {}).get("path"), _read(item)))
+    return dict(((item.get("item") or {}).get("role"), ((item.get("item") or {}).get("path"), describe_slurped(item)))
                 for item in (loop_result or {}).get("results", []))
 
 
@@ -47,7 +33,7 @@ def etcd_certs_report(files, served=None, controller=None, controller_members=No
     for host, result in files.items():
         result = result if isinstance(result, dict) else {}
         if result.get("unreachable") or "results" not in result:
-            members[host] = {"error": _why(result)}
+            members[host] = {"error": why_not(result)}
             continue
         held = _by_role(result)
         members[host] = {"ca": held.get("ca"), "cert": held.get("cert"), "served": _served(((served or {}).get(host)) or {})}
@@ -56,7 +42,7 @@ def etcd_certs_report(files, served=None, controller=None, controller_members=No
     own = {}
     for item in (controller_members or {}).get("results", []):
         path = (item.get("invocation") or {}).get("module_args", {}).get("src") or "etcd-%s.pem" % item.get("item")
-        own[item.get("item")] = (path, _read(item))
+        own[item.get("item")] = (path, describe_slurped(item))
     # kubeasz issues one etcd.pem for every member; ours are etcd-<member>.pem
     has_shared = shared is not None and shared[1] is not None
     ctrl["members"] = dict((host, shared if entry[1] is None and has_shared else entry) for host, entry in own.items())

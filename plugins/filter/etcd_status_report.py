@@ -4,26 +4,18 @@
 
 from __future__ import annotations
 
-import base64
 import datetime
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.ezops.etcd.plugins.module_utils.etcd_certs import describe_pem
+from ansible_collections.ezops.etcd.plugins.module_utils.etcd_certs import describe_slurped
 from ansible_collections.ezops.etcd.plugins.module_utils.etcd_status import certificate_days, status_report
 
 
 def _file_cert(slurped):
     """A member's slurped certificate file -> {"not_after": epoch seconds, "serial": hex}; None when there is
     no content (missing file, failed, skipped, unreachable) or it is not a PEM certificate."""
-    content = slurped.get("content") if isinstance(slurped, dict) else None
-    if not content:
-        return None
-    try:
-        pem = base64.b64decode(content)
-    except (ValueError, TypeError):
-        return None
-    cert = describe_pem(pem)
-    if "error" in cert:
+    cert = describe_slurped(slurped) if isinstance(slurped, dict) else None
+    if not cert or "error" in cert:
         return None
     return {"not_after": cert["not_after"], "serial": cert["serial"]}
 

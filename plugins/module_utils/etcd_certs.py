@@ -10,6 +10,8 @@ file and a TLS handshake compare field by field. Runs on the controller (filter 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime
 
 try:
@@ -45,6 +47,25 @@ def describe_pem(pem):
         sans = []
     return {"subject": _common_name(cert.subject), "issuer": _common_name(cert.issuer), "serial": "%x" % cert.serial_number,
             "not_after": int(cert.not_valid_after_utc.timestamp()), "sans": sans}
+
+
+def why_not(result):
+    """Why an Ansible result has no answer: its message, marked when the host was unreachable."""
+    return ("unreachable: " if result.get("unreachable") else "") + (result.get("msg") or "no reason given").strip()
+
+
+def describe_slurped(slurped):
+    """An ansible.builtin.slurp result of a certificate file -> describe_pem's description; None when
+    the file is not there; {error} when it could not be read (failed, unreachable, skipped)."""
+    if slurped.get("failed") or "content" not in slurped:
+        if "not found" in (slurped.get("msg") or "") or "does not exist" in (slurped.get("msg") or ""):
+            return None
+        return {"error": "unreadable (%s)" % why_not(slurped)}
+    try:
+        pem = base64.b64decode(slurped["content"])
+    except (binascii.Error, ValueError, TypeError):
+        return {"error": "unreadable (the content is not base64)"}
+    return describe_pem(pem)
 
 
 def days_left(cert, now):

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from ansible_collections.ezops.etcd.plugins.filter.etcd_certs_report import FilterModule, etcd_certs_report
-from ansible_collections.ezops.etcd.plugins.module_utils.etcd_certs import certs_report, describe_pem
+from ansible_collections.ezops.etcd.plugins.module_utils.etcd_certs import certs_report, describe_pem, describe_slurped
 
 NOW = datetime.datetime(2026, 12, 5, tzinfo=datetime.timezone.utc)
 A, B = "10.0.0.1", "10.0.0.2"
@@ -80,6 +80,15 @@ def test_a_pem_is_described_like_a_served_certificate():
 
 def test_not_a_certificate_is_an_error_not_an_exception():
     assert "not a PEM certificate" in describe_pem("-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n")["error"]
+
+
+def test_a_slurped_file_is_described_missing_is_none_and_unreadable_is_an_error():
+    pem = make_cert("etcd-" + A, serial=0x0ABC)
+    assert describe_slurped(slurped("cert", "/etc/kubernetes/ssl/etcd.pem", pem))["serial"] == "abc"
+    assert describe_slurped(slurped("cert", "/etc/kubernetes/ssl/etcd.pem", None)) is None
+    assert describe_slurped({"unreachable": True, "msg": "ssh: no route"})["error"] == "unreadable (unreachable: ssh: no route)"
+    assert describe_slurped({"failed": True, "msg": "Permission denied"})["error"] == "unreadable (Permission denied)"
+    assert describe_slurped({"content": "!!not base64!!"})["error"] == "unreadable (the content is not base64)"
 
 
 def test_a_cluster_whose_members_serve_the_controllers_certificates_has_no_problem(pki):
