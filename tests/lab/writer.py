@@ -37,6 +37,10 @@ MAX_SECONDS = 900  # a forgotten writer stops by itself (--max-seconds changes i
 # idempotent; a write counts as failed only when all tries failed, and every retry is reported.
 TRIES = 3
 RETRY_DELAY = 0.5
+# Puts start at most this often. Unpaced, one writer kept a core and a quarter busy (an etcdctl
+# process and a TLS handshake per put, 24 puts/s) and slowed everything it was meant to watch;
+# 5 puts/s still puts several writes into every second a member is away.
+PUT_INTERVAL = 0.2
 
 
 def current_endpoints(opts):
@@ -102,6 +106,7 @@ def main():
     parser.add_argument("--endpoints", "--etcd-servers", default="")
     parser.add_argument("--endpoints-file")
     parser.add_argument("--max-seconds", type=int, default=MAX_SECONDS)
+    parser.add_argument("--put-interval", type=float, default=PUT_INTERVAL)
     opts = parser.parse_args()
     opts.report = opts.report.replace("{pid}", str(os.getpid()))
     terminated = threading.Event()
@@ -119,6 +124,7 @@ def main():
     sampler.start()
     started, n = time.time(), 0
     while not (os.path.exists(opts.stop_file) or terminated.is_set()) and time.time() - started < opts.max_seconds:
+        terminated.wait(max(0.0, started + n * opts.put_interval - time.time()))
         key, value = "%s%08d" % (prefix, n), "value-%d" % n
         for attempt in range(1, TRIES + 1):
             try:

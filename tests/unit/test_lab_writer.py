@@ -63,7 +63,7 @@ def test_a_put_that_fails_is_tried_again_and_counts_as_failed_only_when_every_tr
     monkeypatch.setattr(writer, "RETRY_DELAY", 0)
     monkeypatch.setattr(writer, "sample_health", lambda opts, stop, samples: None)
     monkeypatch.setattr("sys.argv", ["writer.py", "--endpoints=https://127.0.0.1:1", "--cacert=c", "--cert=c",
-                                     "--key=k", "--etcdctl=%s" % fake, "--stop-file=%s" % stop, "--report=%s" % report])
+                                     "--key=k", "--put-interval=0", "--etcdctl=%s" % fake, "--stop-file=%s" % stop, "--report=%s" % report])
     writer.main()
     got = json.load(open(report))
     assert got["acked"] == 12 and got["missing_count"] == 0 and got["read_back_ok"]
