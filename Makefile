@@ -10,9 +10,10 @@ VENV          := $(CURDIR)/.venv
 BIN           := $(VENV)/bin
 ETCD_VERSION  ?= 3.5.16
 LAB_SIZE      ?= 3
-# make test runs the scenarios in two lanes side by side, each on its own lab (LAB_ID 0 and 1).
-LANE_A        ?= default membership
-LANE_B        ?= backup_restore faults
+# make test runs the scenarios in LANES lanes side by side, each on its own lab (LAB_ID 0, 1, ...);
+# a lane takes the next scenario when it is free, so the longest come first.
+SCENARIOS     ?= faults default membership backup_restore
+LANES         ?= 2
 COLLECTION    := $(CURDIR)/.cache/collections/ansible_collections/ezops/etcd
 
 export PATH                     := $(BIN):$(PATH)
@@ -85,7 +86,7 @@ sanity: venv
 
 molecule: lab-up
 	scripts/fetch-etcd.sh 3.5.30  # the faults scenario upgrades its lab to it
-	scripts/molecule-lanes.sh "$(LANE_A)" "$(LANE_B)"
+	LANES=$(LANES) scripts/molecule-lanes.sh $(SCENARIOS)
 
 molecule-%: lab-up
 	molecule test -s $*

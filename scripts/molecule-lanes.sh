@@ -1,46 +1,57 @@
 #!/usr/bin/env bash
-# Run molecule scenarios in two lanes side by side, each on its own lab (LAB_ID 0 and 1: separate
-# containers, subnet and .cache/lab<ID>), each lane's scenarios one after the other. Much of a
-# scenario's time is spent waiting on etcd (health gates, elections, timeouts), so two lanes finish
-# well before one on 2 cores.
-#   scripts/molecule-lanes.sh "default membership" "backup_restore faults"
-# An empty second lane runs everything in the first, on LAB_ID 0.
+# Run molecule scenarios on LANES labs side by side (LAB_ID 0, 1, ...: separate containers, subnet
+# and .cache/lab<ID>). Each lane takes the next scenario of the list when its last one is done, so
+# list the longest first and the lanes finish together.
+#   scripts/molecule-lanes.sh faults default membership backup_restore     # LANES=2 by default
+#   LANES=1 scripts/molecule-lanes.sh default                              # one lab, LAB_ID 0
+# Two lanes keep 2 cores busy: most of a scenario's time is Ansible and etcd CPU, the rest waits
+# on etcd (health gates, elections), which the other lane fills.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-lane_a=${1:?usage: molecule-lanes.sh "SCENARIOS OF LANE A" ["SCENARIOS OF LANE B"]}
-lane_b=${2:-}
+(($# > 0)) || { echo "usage: [LANES=N] molecule-lanes.sh SCENARIO..." >&2; exit 2; }
+lanes=${LANES:-2}
 logs="$root/.cache/molecule-lanes"
 mkdir -p "$logs"
+queue="$logs/queue"
+printf '%s\n' "$@" > "$queue"
+: > "$logs/failed"
 
-run_lane() {  # LAB_ID scenario...
-  local id=$1; shift
+next_scenario() {  # prints the next scenario and removes it from the queue, or fails when empty
+  local line
+  exec 9<>"$queue.lock"
+  flock 9
+  line=$(head -n 1 "$queue")
+  [[ -n $line ]] && sed -i 1d "$queue"
+  flock -u 9
+  [[ -n $line ]] && echo "$line"
+}
+
+run_lane() {  # LAB_ID
+  local id=$1 scenario start
   # molecule reads the lab's inventory before its create step: write it (no containers yet).
-  LAB_ID=$id "$root/scripts/lab/lab.sh" reset >/dev/null || return 1
-  for scenario in "$@"; do
-    local start=$SECONDS
-    echo "lane $id: molecule test -s $scenario"
+  LAB_ID=$id "$root/scripts/lab/lab.sh" reset >/dev/null || { echo "lane $id: lab reset FAILED" >> "$logs/failed"; return 1; }
+  while scenario=$(next_scenario); do
+    [[ -s $logs/failed ]] && return 1  # another lane failed: stop taking work
+    start=$SECONDS
+    echo "lane $id: molecule test -s $scenario ($(date +%T))"
     if ! LAB_ID=$id molecule test -s "$scenario"; then
-      echo "lane $id: $scenario FAILED after $((SECONDS - start)) s"
+      echo "lane $id: $scenario FAILED after $((SECONDS - start)) s" | tee -a "$logs/failed"
       return 1
     fi
     echo "lane $id: $scenario passed in $((SECONDS - start)) s"
   done
 }
 
-pid_b=
-if [[ -n $lane_b ]]; then
-  # shellcheck disable=SC2086  # the lane is a list of scenario names
-  run_lane 1 $lane_b > "$logs/lane1.log" 2>&1 &
-  pid_b=$!
-fi
-# shellcheck disable=SC2086
-run_lane 0 $lane_a
-rc_a=$?
-rc_b=0
-if [[ -n $pid_b ]]; then
-  wait "$pid_b"
-  rc_b=$?
-  echo "----- lane 1 ($lane_b): its log, $logs/lane1.log -----"
-  if ((rc_b == 0)); then grep -E '^lane 1:' "$logs/lane1.log"; else tail -n 400 "$logs/lane1.log"; fi
-fi
-((rc_a == 0 && rc_b == 0))
+pids=()
+for ((id = 1; id < lanes; id++)); do
+  run_lane "$id" > "$logs/lane$id.log" 2>&1 &
+  pids+=("$!")
+done
+run_lane 0
+rc=$?
+for ((id = 1; id < lanes; id++)); do
+  wait "${pids[id - 1]}" || rc=1
+  echo "----- lane $id: its log, $logs/lane$id.log -----"
+  if grep -q "^lane $id: .* FAILED" "$logs/lane$id.log"; then tail -n 400 "$logs/lane$id.log"; else grep -E "^lane $id:" "$logs/lane$id.log"; fi
+done
+((rc == 0))
