@@ -7,10 +7,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-
-def quorum(voters):
-    """Votes a cluster of ``voters`` voting members needs to commit anything."""
-    return voters // 2 + 1 if voters > 0 else 0
+from ansible_collections.ezops.etcd.plugins.module_utils.etcd_common import fault_tolerance, quorum
 
 
 def _members(info):
@@ -102,7 +99,7 @@ def membership_add_plan(info, peer_url, name, has_data=False):
         plan["action"] = "add"
         plan["summary"] = (
             "adding %s: %d voting members, all healthy, become %d (quorum %d, tolerating %d failed)%s"
-            % (name, len(voters), voters_after, quorum(voters_after), (voters_after - 1) // 2,
+            % (name, len(voters), voters_after, quorum(voters_after), fault_tolerance(voters_after),
                "; resuming an earlier add (the member is listed as %s)"
                % ("a learner" if new.get("is_learner") else "unstarted") if new else ""))
     return plan

@@ -591,18 +591,6 @@ def member_summary(members):
     return [dict((k, m[k]) for k in ("id", "name", "peer_urls", "is_learner")) for m in members]
 
 
-def diff_members(before, after):
-    """-> {'added': [...], 'removed': [...], 'changed': [...]} keyed by member id."""
-    old = dict((m["id"], m) for m in before)
-    new = dict((m["id"], m) for m in after)
-    changed = [new[i] for i in new if i in old and (
-        normalize_urls(new[i]["peer_urls"]) != normalize_urls(old[i]["peer_urls"])
-        or new[i]["is_learner"] != old[i]["is_learner"])]
-    return {"added": [new[i] for i in new if i not in old],
-            "removed": [old[i] for i in old if i not in new],
-            "changed": changed}
-
-
 def defrag_order(statuses):
     """Followers first, the leader last (defragmenting blocks a member's writes)."""
     return sorted(statuses, key=lambda s: (s["is_leader"], s["endpoint"]))
@@ -689,14 +677,6 @@ def snapshot_integrity(path, chunk=1024 * 1024):
         raise SnapshotError("snapshot %s is corrupt: its embedded sha256 does not match its "
                             "content" % path, hint="use another backup")
     return {"size": size, "sha256": whole.hexdigest()}
-
-
-def file_sha256(path, chunk=1024 * 1024):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_checksum_file(path):

@@ -30,7 +30,8 @@ class MaintenanceOps(object):
         self.check_mode = module.check_mode
 
     def run(self):
-        result = getattr(self, "_" + self.params["action"])()
+        by_action = {"compact": self._compact, "defrag": self._defrag, "disarm": self._disarm}
+        result = by_action[self.params["action"]]()
         result["action"] = self.params["action"]
         return result
 

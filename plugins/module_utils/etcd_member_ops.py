@@ -47,7 +47,8 @@ class MemberOps(object):
         if problems:
             raise config_error(problems)
         _cluster_id, before = self.client.members()
-        result = getattr(self, "_" + self.params["state"])(before)
+        by_state = {"present": self._present, "promoted": self._promoted, "absent": self._absent}
+        result = by_state[self.params["state"]](before)
         after = result.setdefault("members_after", before)
         result["members_before"] = before
         result["diff"] = {"before": {"members": member_summary(before)},

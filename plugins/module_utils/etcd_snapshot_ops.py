@@ -97,7 +97,8 @@ class SnapshotOps(object):
                                        % os.path.join(path, "snapshot.db"))
         if self.params["checksum"]:
             normalize_checksum(self.params["checksum"])  # malformed: fail before any work
-        return getattr(self, "_" + self.params["state"])()
+        by_state = {"saved": self._saved, "status": self._status, "restored": self._restored}
+        return by_state[self.params["state"]]()
 
     # --- verification -------------------------------------------------------------------------
     def verify(self, path, checksum=None):

@@ -2,6 +2,7 @@
 # Apache License 2.0 (see galaxy.yml)
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -13,6 +14,12 @@ from ansible_collections.ezops.etcd.plugins.module_utils.etcd_client import Etcd
 from ansible_collections.ezops.etcd.plugins.module_utils.etcd_snapshot_ops import SnapshotOps
 from ansible_collections.ezops.etcd.plugins.modules import etcd_snapshot
 from etcd_fakes import make_snapshot, run_main
+
+
+def sha256_of(path):
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
 
 CLUSTER = "m1=https://10.0.0.1:2380,m2=https://10.0.0.2:2380"
 
@@ -46,7 +53,7 @@ def test_saved_four_ways(fake_etcd, module_for, tmp_path):
     assert result["changed"] is True and result["endpoint"] == "https://10.0.0.1:2379"
     assert tree(dest.parent) == ["snap.db", "snap.db.sha256"]
     assert stat.S_IMODE(dest.stat().st_mode) == 0o600
-    digest = ec.file_sha256(str(dest))
+    digest = sha256_of(str(dest))
     assert (dest.parent / "snap.db.sha256").read_text() == "%s  snap.db\n" % digest
     assert result["snapshot"]["sha256"] == digest and result["snapshot"]["revision"] == 10
     save = [c for c in fake_etcd.calls if "save" in c][0]
@@ -67,7 +74,7 @@ def test_saved_rewrites_only_a_missing_sidecar(fake_etcd, module_for, tmp_path):
     dest = make_snapshot(tmp_path / "s.db")
     result, _m = run(module_for, path=dest)
     assert result["changed"] is True and not [c for c in fake_etcd.calls if "save" in c]
-    assert ec.read_checksum_file(dest + ".sha256") == ec.file_sha256(dest)
+    assert ec.read_checksum_file(dest + ".sha256") == sha256_of(dest)
 
 
 def test_saved_refuses_to_overwrite_something_else(fake_etcd, module_for, tmp_path):
@@ -103,7 +110,7 @@ def test_status_reports_and_checks_the_sidecar(fake_etcd, module_for, tmp_path):
         handle.write("0" * 64 + "  s.db\n")
     with pytest.raises(ec.SnapshotError, match="not 0000"):
         run(module_for, state="status", path=path)
-    result, _m = run(module_for, state="status", path=path, checksum=ec.file_sha256(path).upper())
+    result, _m = run(module_for, state="status", path=path, checksum=sha256_of(path).upper())
     assert result["snapshot"]["checksum_source"] == "the checksum option"
 
 
