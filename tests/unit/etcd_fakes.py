@@ -39,6 +39,12 @@ def recorded(version, name):
     return json.loads((FIXTURES / version / (name + ".json")).read_text())
 
 
+def sha256_of(path):
+    """The hex sha256 of a file, to compare with what the snapshot code reports."""
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
 def make_snapshot(path, pages=8, seed=b"etcd"):
     """A file shaped like an etcd snapshot: bolt pages then the sha256 of them."""
     body = (hashlib.sha256(seed).digest() * 128)[:4096] * pages

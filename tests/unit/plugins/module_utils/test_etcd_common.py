@@ -2,19 +2,13 @@
 # Apache License 2.0 (see galaxy.yml)
 from __future__ import annotations
 
-import hashlib
 import json
 
 import pytest
 
 from ansible_collections.ezops.etcd.plugins.module_utils import etcd_common as ec
 from ansible_collections.ezops.etcd.plugins.module_utils.etcd_version import find as find_version
-from etcd_fakes import RECORDED_VERSIONS, make_snapshot, recorded
-
-
-def sha256_of(path):
-    with open(path, "rb") as handle:
-        return hashlib.sha256(handle.read()).hexdigest()
+from etcd_fakes import RECORDED_VERSIONS, make_snapshot, recorded, sha256_of
 
 
 # --- parsers on recorded etcdctl -w json output -------------------------------------------------

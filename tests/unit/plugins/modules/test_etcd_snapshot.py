@@ -2,7 +2,6 @@
 # Apache License 2.0 (see galaxy.yml)
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
@@ -13,13 +12,7 @@ from ansible_collections.ezops.etcd.plugins.module_utils import etcd_common as e
 from ansible_collections.ezops.etcd.plugins.module_utils.etcd_client import EtcdClient
 from ansible_collections.ezops.etcd.plugins.module_utils.etcd_snapshot_ops import SnapshotOps
 from ansible_collections.ezops.etcd.plugins.modules import etcd_snapshot
-from etcd_fakes import make_snapshot, run_main
-
-
-def sha256_of(path):
-    with open(path, "rb") as handle:
-        return hashlib.sha256(handle.read()).hexdigest()
-
+from etcd_fakes import make_snapshot, run_main, sha256_of
 
 CLUSTER = "m1=https://10.0.0.1:2380,m2=https://10.0.0.2:2380"
 
