@@ -1,0 +1,129 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: ezops.etcd contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: etcd_member_state
+short_description: Read, in one run on a member, what a deploy decides on - service state, data, file times, bootstrap settings
+version_added: 0.2.0
+description:
+  - Read-only. Reports whether the etcd service is active and since when, whether systemd needs a daemon
+    reload, whether the WAL directory holds WAL files (etcd counts such a member as initialized), the
+    latest change time of the member's files (unit, binary, CA, certificate, key), and the settings in its
+    bootstrap environment file.
+  - A member needs a restart when it has been running since before RV(files_changed_at). Comparing times
+    instead of a run's "changed" results also finishes a restart that an interrupted run left undone.
+author:
+  - ezops.etcd developers (@ezops)
+attributes:
+  check_mode:
+    support: full
+    description: Reads only, in check mode too.
+  diff_mode:
+    support: none
+    description: Changes nothing, so there is nothing to show.
+options:
+  service:
+    description: The systemd unit.
+    type: str
+    default: etcd.service
+  wal_dir:
+    description: The WAL directory (C(<data dir>/member/wal) unless the WAL has a directory of its own).
+    type: path
+    required: true
+  files:
+    description: Files whose latest change time is reported; missing ones are left out.
+    type: list
+    elements: path
+    default: []
+  env_file:
+    description: An environment file (C(KEY=value) lines) to read; missing gives an empty RV(env).
+    type: path
+notes:
+  - Runs on the member; no etcd client is needed (not in the C(etcd) action group).
+"""
+
+EXAMPLES = r"""
+- name: Read what the deploy decides on
+  ezops.etcd.etcd_member_state:
+    wal_dir: /var/lib/etcd/member/wal
+    files: [/etc/systemd/system/etcd.service, /opt/kube/bin/etcd]
+    env_file: /etc/etcd/bootstrap.env
+  register: member_state
+"""
+
+RETURN = r"""
+active:
+  description: Whether the service is active.
+  returned: always
+  type: bool
+active_since:
+  description: When it last became active, in seconds since the epoch (microseconds kept); 0 when never.
+  returned: always
+  type: float
+needs_daemon_reload:
+  description: Whether systemd has not loaded the unit file as it is on disk.
+  returned: always
+  type: bool
+has_data:
+  description: Whether O(wal_dir) holds C(*.wal) files.
+  returned: always
+  type: bool
+files_changed_at:
+  description: The latest modification time of O(files), in seconds since the epoch; 0 when none exists.
+  returned: always
+  type: float
+env:
+  description: The settings of O(env_file).
+  returned: always
+  type: dict
+"""
+
+import glob
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ezops.etcd.plugins.module_utils.etcd_systemd import SHOW_ARGS, parse_env, service_state
+
+
+def files_changed_at(paths):
+    times = [os.stat(path).st_mtime for path in paths if os.path.exists(path)]
+    return max(times) if times else 0.0
+
+
+def read_env(path):
+    if not path or not os.path.isfile(path):
+        return {}
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        return parse_env(handle.read())
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            service=dict(type="str", default="etcd.service"),
+            wal_dir=dict(type="path", required=True),
+            files=dict(type="list", elements="path", default=[]),
+            env_file=dict(type="path"),
+        ),
+        supports_check_mode=True,
+    )
+    systemctl = module.get_bin_path("systemctl", required=True)
+    rc, out, err = module.run_command([systemctl, "show", module.params["service"]] + SHOW_ARGS)
+    if rc != 0:
+        module.fail_json(msg="systemctl show %s failed: %s" % (module.params["service"], (err or out).strip()))
+    try:
+        state = service_state(out)
+    except ValueError as exc:
+        module.fail_json(msg="systemctl show %s: %s" % (module.params["service"], exc))
+    state["has_data"] = bool(glob.glob(os.path.join(glob.escape(module.params["wal_dir"]), "*.wal")))
+    state["files_changed_at"] = files_changed_at(module.params["files"])
+    state["env"] = read_env(module.params["env_file"])
+    module.exit_json(changed=False, **state)
+
+
+if __name__ == "__main__":
+    main()
