@@ -57,7 +57,7 @@ def test_an_active_member_with_data_and_files_changed_before_its_start(tmp_path)
 def test_a_new_host_has_nothing(tmp_path):
     show = "ActiveState=inactive\nNeedDaemonReload=no\nActiveEnterTimestamp=\n"
     result, failed, dummy = run(show=show, wal_dir=str(tmp_path / "none"), files=[str(tmp_path / "x")],
-                            env_file=str(tmp_path / "absent.env"))
+                                env_file=str(tmp_path / "absent.env"))
     assert not failed
     assert result == dict(result, active=False, has_data=False, active_since=0.0, files_changed_at=0.0, env={})
 
