@@ -6,9 +6,6 @@ anything. The rules live in module_utils."""
 
 from __future__ import annotations
 
-import base64
-import posixpath
-
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.ezops.etcd.plugins.module_utils.etcd_deploy_checks import (
@@ -28,21 +25,13 @@ def _deploy_problems(settings):
 def deploy_host_problems(facts):
     """Host-side problems from the read-only facts of one host.
 
-    facts: host, data_dir, wal_dir, user, passwd (the getent passwd fields of user, or None),
-    stat (the results of a stat loop over the dirs), find (the result of a find over the existing dirs).
+    facts: host, data_dir, wal_dir, user, passwd (the passwd fields of user, or None) and dirs
+    (path -> exists, isdir, entries), as module etcd_member_state reports them.
     """
     if not isinstance(facts, dict):
         raise AnsibleFilterError("deploy_host_problems expects a mapping of facts")
-    dirs = {}
-    for result in facts.get("stat") or []:
-        stat = result.get("stat") or {}
-        dirs[result.get("item")] = {"exists": bool(stat.get("exists")), "isdir": bool(stat.get("isdir")), "entries": []}
-    for found in (facts.get("find") or {}).get("files") or []:
-        parent = posixpath.dirname(found.get("path", ""))
-        if parent in dirs:
-            dirs[parent]["entries"].append(posixpath.basename(found["path"]))
     return host_problems(facts.get("host"), facts.get("data_dir"), facts.get("wal_dir") or "", facts.get("user"),
-                         facts.get("passwd"), dirs)
+                         facts.get("passwd"), facts.get("dirs") or {})
 
 
 def data_dir_problems(data_dir, wal_dir="", protected=None):
@@ -53,13 +42,11 @@ def data_dir_problems(data_dir, wal_dir="", protected=None):
 
 
 def etcd_foreign_changes(facts):
-    """facts: host, unit (the result of slurping the unit before this run), rehomed (the result of
-    handing the data dirs to the user), dirs, user."""
+    """facts: host, unit (the text of the unit before this run, None when there was none), rehomed
+    (the result of handing the data dirs to the user), dirs, user."""
     if not isinstance(facts, dict):
         raise AnsibleFilterError("etcd_foreign_changes expects a mapping of facts")
-    unit = facts.get("unit") or {}
-    unit_text = base64.b64decode(unit["content"]).decode("utf-8", "replace") if unit.get("content") else None
-    return foreign_changes(facts.get("host"), unit_text, bool((facts.get("rehomed") or {}).get("changed")),
+    return foreign_changes(facts.get("host"), facts.get("unit"), bool((facts.get("rehomed") or {}).get("changed")),
                            list(facts.get("dirs") or []), facts.get("user"))
 
 

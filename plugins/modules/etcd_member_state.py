@@ -7,13 +7,15 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: etcd_member_state
-short_description: Read, in one run on a member, what a deploy decides on - service state, data, file times, bootstrap settings
+short_description: Read, in one run on a member, what a deploy decides on - service state, data, accounts, files
 version_added: 0.2.0
 description:
   - Read-only. Reports whether the etcd service is active and since when, whether systemd needs a daemon
     reload, whether the WAL directory holds WAL files (etcd counts such a member as initialized), the
     latest change time of the member's files (unit, binary, CA, certificate, key), and the settings in its
     bootstrap environment file.
+  - For the checks before a deploy changes anything, also the service account (O(user)), what the data and
+    WAL directories hold (O(dirs)) and the text of files such as the installed unit (O(read)).
   - A member needs a restart when it has been running since before RV(files_changed_at). Comparing times
     instead of a run's "changed" results also finishes a restart that an interrupted run left undone.
 author:
@@ -31,9 +33,23 @@ options:
     type: str
     default: etcd.service
   wal_dir:
-    description: The WAL directory (C(<data dir>/member/wal) unless the WAL has a directory of its own).
+    description:
+      - The WAL directory (C(<data dir>/member/wal) unless the WAL has a directory of its own). Without it
+        RV(has_data) is V(false).
     type: path
-    required: true
+  user:
+    description: An account whose passwd entry is reported in RV(passwd).
+    type: str
+  dirs:
+    description: Directories whose existence and entries are reported in RV(dirs). Symbolic links are followed.
+    type: list
+    elements: path
+    default: []
+  read:
+    description: Text files whose contents are reported in RV(texts); missing ones are left out.
+    type: list
+    elements: path
+    default: []
   files:
     description: Files whose latest change time is reported; missing ones are left out.
     type: list
@@ -80,10 +96,26 @@ env:
   description: The settings of O(env_file).
   returned: always
   type: dict
+passwd:
+  description:
+    - The passwd fields of O(user) after its name (password, uid, gid, gecos, home, shell), as
+      C(ansible.builtin.getent) gives them; V(null) when the account does not exist or O(user) is not given.
+  returned: always
+  type: list
+  elements: str
+dirs:
+  description: For each of O(dirs), C(exists), C(isdir) and C(entries) (the names it holds, hidden ones too).
+  returned: always
+  type: dict
+texts:
+  description: Path to contents of each existing file of O(read).
+  returned: always
+  type: dict
 """
 
 import glob
 import os
+import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ezops.etcd.plugins.module_utils.etcd_systemd import SHOW_ARGS, parse_env, service_state
@@ -101,11 +133,40 @@ def read_env(path):
         return parse_env(handle.read())
 
 
+def passwd_entry(user):
+    if not user:
+        return None
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        return None
+    return [entry.pw_passwd, str(entry.pw_uid), str(entry.pw_gid), entry.pw_gecos, entry.pw_dir, entry.pw_shell]
+
+
+def dir_state(path):
+    if not os.path.lexists(path):
+        return {"exists": False, "isdir": False, "entries": []}
+    isdir = os.path.isdir(path)
+    return {"exists": True, "isdir": isdir, "entries": sorted(os.listdir(path)) if isdir else []}
+
+
+def read_texts(paths):
+    texts = {}
+    for path in paths:
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                texts[path] = handle.read()
+    return texts
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             service=dict(type="str", default="etcd.service"),
-            wal_dir=dict(type="path", required=True),
+            wal_dir=dict(type="path"),
+            user=dict(type="str"),
+            dirs=dict(type="list", elements="path", default=[]),
+            read=dict(type="list", elements="path", default=[]),
             files=dict(type="list", elements="path", default=[]),
             env_file=dict(type="path"),
         ),
@@ -119,9 +180,13 @@ def main():
         state = service_state(out)
     except ValueError as exc:
         module.fail_json(msg="systemctl show %s: %s" % (module.params["service"], exc))
-    state["has_data"] = bool(glob.glob(os.path.join(glob.escape(module.params["wal_dir"]), "*.wal")))
+    wal_dir = module.params["wal_dir"]
+    state["has_data"] = bool(wal_dir and glob.glob(os.path.join(glob.escape(wal_dir), "*.wal")))
     state["files_changed_at"] = files_changed_at(module.params["files"])
     state["env"] = read_env(module.params["env_file"])
+    state["passwd"] = passwd_entry(module.params["user"])
+    state["dirs"] = {path: dir_state(path) for path in module.params["dirs"]}
+    state["texts"] = read_texts(module.params["read"])
     module.exit_json(changed=False, **state)
 
 

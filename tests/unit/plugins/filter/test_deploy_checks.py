@@ -16,14 +16,9 @@ unit_flags = UnitFlags().filters()["unit_flags"]
 systemd_sandbox = UnitFlags().filters()["systemd_sandbox"]
 
 
-def stat_result(path, exists=True, isdir=True):
-    return {"item": path, "stat": {"exists": exists, "isdir": isdir} if exists else {"exists": False}}
-
-
-def test_host_problems_from_stat_and_find_results():
+def test_host_problems_from_the_dirs_etcd_member_state_reports():
     facts = {"host": "10.0.0.1", "data_dir": "/var/lib", "wal_dir": "", "user": "etcd", "passwd": None,
-             "stat": [stat_result("/var/lib")],
-             "find": {"files": [{"path": "/var/lib/dpkg"}, {"path": "/var/lib/apt"}, {"path": "/var/lib/etcd"}]}}
+             "dirs": {"/var/lib": {"exists": True, "isdir": True, "entries": ["apt", "dpkg", "etcd"]}}}
     problems = deploy_host_problems(facts)
     assert [p["code"] for p in problems] == ["data_dir_not_dedicated"]
     assert "10.0.0.1" in problems[0]["msg"] and "apt, dpkg, etcd" in problems[0]["msg"]
@@ -32,11 +27,14 @@ def test_host_problems_from_stat_and_find_results():
 def test_host_problems_of_an_etcd_data_dir_and_a_new_host():
     member = {"host": "h", "data_dir": "/var/lib/etcd", "wal_dir": "", "user": "etcd",
               "passwd": ["x", "998", "998", "", "/var/lib/etcd", "/usr/sbin/nologin"],
-              "stat": [stat_result("/var/lib/etcd")], "find": {"files": [{"path": "/var/lib/etcd/member"}]}}
+              "dirs": {"/var/lib/etcd": {"exists": True, "isdir": True, "entries": ["member"]}}}
     assert deploy_host_problems(member) == []
     new_host = {"host": "h", "data_dir": "/var/lib/etcd", "wal_dir": "", "user": "etcd", "passwd": None,
-                "stat": [stat_result("/var/lib/etcd", exists=False)], "find": {"skipped": True}}
+                "dirs": {"/var/lib/etcd": {"exists": False, "isdir": False, "entries": []}}}
     assert deploy_host_problems(new_host) == []
+    a_file = {"host": "h", "data_dir": "/var/lib/etcd", "wal_dir": "", "user": "etcd", "passwd": None,
+              "dirs": {"/var/lib/etcd": {"exists": True, "isdir": False, "entries": []}}}
+    assert [p["code"] for p in deploy_host_problems(a_file)] == ["data_dir_not_a_directory"]
 
 
 def test_deploy_problems_needs_a_mapping():
@@ -75,10 +73,6 @@ def test_data_dir_problems_filter():
         data_dir_problems("/var/lib/etcd", "", ["/opt/kube/bin"])
 
 
-def _slurped(text):
-    return {"content": base64.b64encode(text.encode()).decode(), "failed": False}
-
-
 def test_foreign_changes_name_what_kubeasz_did_and_what_to_use_instead():
     notes = DeployChecks().filters()["etcd_foreign_changes"]
     template = os.path.join(os.path.dirname(__file__), "../../../../roles/etcd/templates/etcd.service.j2")
@@ -87,20 +81,20 @@ def test_foreign_changes_name_what_kubeasz_did_and_what_to_use_instead():
     assert UNIT_MARKER in ours  # the contract: the template carries the marker the rule looks for
     base = {"host": "10.0.0.1", "dirs": ["/var/lib/etcd"], "user": "etcd", "rehomed": {"changed": False}}
     # our own unit, nothing handed over: nothing to say; no unit yet (a new member): nothing either
-    assert notes(dict(base, unit=_slurped(ours))) == []
-    assert notes(dict(base, unit={"failed": True, "msg": "file not found"})) == []
+    assert notes(dict(base, unit=ours)) == []
+    assert notes(dict(base, unit=None)) == []
     # a unit of an earlier release of this collection, from before the marker comment
     earlier = "\n".join(line for line in ours.splitlines() if UNIT_MARKER not in line)
-    assert UNIT_MARKER not in earlier and notes(dict(base, unit=_slurped(earlier))) == []
+    assert UNIT_MARKER not in earlier and notes(dict(base, unit=earlier)) == []
     # kubeasz's unit (ezctl add-etcd/del-etcd run its 02.etcd.yml -t restart_etcd)
     kubeasz = "[Service]\nType=notify\nWorkingDirectory=/var/lib/etcd\nExecStart=/opt/kube/bin/etcd --name=etcd-10.0.0.1\n"
-    found = notes(dict(base, unit=_slurped(kubeasz)))
+    found = notes(dict(base, unit=kubeasz))
     assert len(found) == 1 and found[0].startswith("10.0.0.1: the etcd unit was not written by ezops.etcd")
     assert "ezctl add-etcd" in found[0] and "playbooks/21.addetcd.yml" in found[0]
     # ezctl restore: root-owned data handed to etcd
-    found = notes(dict(base, unit=_slurped(ours), rehomed={"changed": True}))
+    found = notes(dict(base, unit=ours, rehomed={"changed": True}))
     assert len(found) == 1 and "/var/lib/etcd were not owned by etcd" in found[0]
     assert "ezctl restore" in found[0] and "playbooks/95.restore.yml" in found[0]
-    assert len(notes(dict(base, unit=_slurped(kubeasz), rehomed={"changed": True}))) == 2
+    assert len(notes(dict(base, unit=kubeasz, rehomed={"changed": True}))) == 2
     with pytest.raises(AnsibleFilterError):
         notes("10.0.0.1")

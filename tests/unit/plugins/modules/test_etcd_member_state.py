@@ -81,3 +81,29 @@ def test_failures_name_the_cause(tmp_path, show, rc, message):
 def test_parse_env_skips_comments_and_strips_quotes():
     assert etcd_systemd.parse_env("# x\n\nA=1\nB = \"two words\"\nC='3'\nnot a setting\n") == {
         "A": "1", "B": "two words", "C": "3"}
+
+
+def test_preflight_facts_account_dirs_and_texts(tmp_path):
+    data = tmp_path / "etcd"
+    (data / "member").mkdir(parents=True)
+    (data / ".hidden").write_text("x")
+    not_a_dir = tmp_path / "wal"
+    not_a_dir.write_text("x")
+    linked = tmp_path / "linked"
+    linked.symlink_to(data)
+    unit = tmp_path / "etcd.service"
+    unit.write_text("[Service]\nExecStart=/opt/kube/bin/etcd\n")
+    root = etcd_member_state.pwd.getpwuid(0).pw_name
+    result, failed, dummy = run(user=root, dirs=[str(data), str(not_a_dir), str(linked), str(tmp_path / "none")],
+                                read=[str(unit), str(tmp_path / "absent")])
+    assert not failed and not result["has_data"]
+    assert result["passwd"][1] == "0" and len(result["passwd"]) == 6
+    assert result["dirs"] == {
+        str(data): {"exists": True, "isdir": True, "entries": [".hidden", "member"]},
+        str(not_a_dir): {"exists": True, "isdir": False, "entries": []},
+        str(linked): {"exists": True, "isdir": True, "entries": [".hidden", "member"]},
+        str(tmp_path / "none"): {"exists": False, "isdir": False, "entries": []},
+    }
+    assert result["texts"] == {str(unit): "[Service]\nExecStart=/opt/kube/bin/etcd\n"}
+    result, failed, dummy = run(user="no-such-account-ezops")
+    assert not failed and result["passwd"] is None
