@@ -229,6 +229,8 @@ class Certificates:
             raise PkiError("renew_issued_before is %r: give an ASN.1 UTC time such as 20261207120000Z" % since)
         for san in self.params["member_extra_sans"]:
             parse_san(san)
+        if self.params["key_type"] == "RSA" and self.params["key_size"] < 2048:
+            raise PkiError("key_size is %s: RSA keys need 2048 bits or more (etcd_pki_key_size)" % self.params["key_size"])
         for number in ("valid_days", "ca_valid_days"):
             if self.params[number] < 1:
                 raise PkiError("%s is %s: give a positive number of days" % (number, self.params[number]))

@@ -139,7 +139,7 @@ def test_wrong_modes_are_put_right(tmp_path):
 
 
 @pytest.mark.parametrize("case", ["ca_key_missing", "not_a_ca", "unreadable_key", "no_ca_to_sign", "bad_since",
-                                  "bad_san", "same_name"])
+                                  "bad_san", "same_name", "small_key"])
 def test_refusals_change_nothing(tmp_path, case):
     run(tmp_path)
     args = {}
@@ -159,12 +159,16 @@ def test_refusals_change_nothing(tmp_path, case):
         args = {"member_extra_sans": ["etcd.example"]}
     elif case == "same_name":
         args = {"clients": ["etcd-172.29.10.11"]}
+    elif case == "small_key":
+        (tmp_path / "etcd-client-key.pem").unlink()
+        args = {"key_size": 1024, "member_extra_sans": ["DNS:new.example"]}
     before = snapshot(tmp_path)
     result, failed = run(tmp_path, **args)
     assert failed, result
     expected = {"ca_key_missing": "Only one of", "not_a_ca": "cannot be used as the etcd CA",
                 "unreadable_key": "is not a readable", "no_ca_to_sign": "There is no CA etcd-ca",
-                "bad_since": "ASN.1 UTC", "bad_san": "neither DNS", "same_name": "two certificates"}[case]
+                "bad_since": "ASN.1 UTC", "bad_san": "neither DNS", "same_name": "two certificates",
+                "small_key": "2048 bits or more"}[case]
     assert expected in result["msg"]
     assert snapshot(tmp_path) == before
 
