@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import re
 
 try:
     from cryptography import x509
@@ -24,7 +25,7 @@ except ImportError:  # pragma: no cover - ansible-core needs cryptography on the
 from ansible_collections.ezops.etcd.plugins.module_utils.etcd_ca_trust import issued_by
 
 USAGES = ("serverAuth", "clientAuth")
-KEY_TYPES = ("RSA", "ECC")
+_ASN1_UTC = re.compile(r"^\d{14}Z$")
 
 
 class PkiError(Exception):
@@ -71,14 +72,33 @@ def parse_san(text):
     raise PkiError("the SAN %r is neither DNS:<name> nor IP:<address>: fix etcd_pki_extra_sans" % (text,))
 
 
+def _check_key_settings(key_type, key_size):
+    if key_type not in ("RSA", "ECC"):
+        raise PkiError("etcd_pki_key_type is %r: use RSA or ECC" % (key_type,))
+    if key_type == "RSA" and key_size < 2048:
+        raise PkiError("key_size is %s: RSA keys need 2048 bits or more (etcd_pki_key_size)" % key_size)
+
+
+def check_settings(key_type, key_size, renew_issued_before, extra_sans, valid_days):
+    """Refuse settings that would fail half-way, before anything is read or written.
+
+    valid_days: name -> number of days of each validity setting."""
+    _check_key_settings(key_type, key_size)
+    if renew_issued_before and not _ASN1_UTC.match(renew_issued_before):
+        raise PkiError("renew_issued_before is %r: give an ASN.1 UTC time such as 20261207120000Z"
+                       % renew_issued_before)
+    for san in extra_sans:
+        parse_san(san)
+    for name, days in sorted(valid_days.items()):
+        if days < 1:
+            raise PkiError("%s is %s: give a positive number of days" % (name, days))
+
+
 def new_key(key_type, key_size):
     _require_cryptography()
+    _check_key_settings(key_type, key_size)
     if key_type == "ECC":
         return ec.generate_private_key(ec.SECP256R1())
-    if key_type != "RSA":
-        raise PkiError("etcd_pki_key_type is %r: use RSA or ECC" % (key_type,))
-    if key_size < 2048:
-        raise PkiError("etcd_pki_key_size is %s: RSA keys need 2048 bits or more" % key_size)
     return rsa.generate_private_key(public_exponent=65537, key_size=key_size)
 
 

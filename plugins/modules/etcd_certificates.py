@@ -164,7 +164,6 @@ certificates:
 
 import datetime
 import os
-import re
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
@@ -174,6 +173,7 @@ from ansible_collections.ezops.etcd.plugins.module_utils.etcd_pki import (
     build_ca,
     build_certificate,
     ca_problems,
+    check_settings,
     client_request,
     describe,
     key_pem,
@@ -182,11 +182,8 @@ from ansible_collections.ezops.etcd.plugins.module_utils.etcd_pki import (
     member_request,
     new_key,
     not_after,
-    parse_san,
     reissue_reasons,
 )
-
-_ASN1_UTC = re.compile(r"^\d{14}Z$")
 
 
 def _read(path):
@@ -224,16 +221,9 @@ class Certificates:
         self.changed = self.module.set_mode_if_different(path, mode, self.changed)
 
     def validate(self):
-        since = self.params["renew_issued_before"]
-        if since and not _ASN1_UTC.match(since):
-            raise PkiError("renew_issued_before is %r: give an ASN.1 UTC time such as 20261207120000Z" % since)
-        for san in self.params["member_extra_sans"]:
-            parse_san(san)
-        if self.params["key_type"] == "RSA" and self.params["key_size"] < 2048:
-            raise PkiError("key_size is %s: RSA keys need 2048 bits or more (etcd_pki_key_size)" % self.params["key_size"])
-        for number in ("valid_days", "ca_valid_days"):
-            if self.params[number] < 1:
-                raise PkiError("%s is %s: give a positive number of days" % (number, self.params[number]))
+        check_settings(self.params["key_type"], self.params["key_size"], self.params["renew_issued_before"],
+                       self.params["member_extra_sans"],
+                       {name: self.params[name] for name in ("valid_days", "ca_valid_days")})
 
     def ensure_dir(self):
         folder = self.params["dir"]

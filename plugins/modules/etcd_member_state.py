@@ -126,13 +126,6 @@ def files_changed_at(paths):
     return max(times) if times else 0.0
 
 
-def read_env(path):
-    if not path or not os.path.isfile(path):
-        return {}
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        return parse_env(handle.read())
-
-
 def passwd_entry(user):
     if not user:
         return None
@@ -183,7 +176,8 @@ def main():
     wal_dir = module.params["wal_dir"]
     state["has_data"] = bool(wal_dir and glob.glob(os.path.join(glob.escape(wal_dir), "*.wal")))
     state["files_changed_at"] = files_changed_at(module.params["files"])
-    state["env"] = read_env(module.params["env_file"])
+    env_file = module.params["env_file"]
+    state["env"] = parse_env(read_texts([env_file]).get(env_file, "")) if env_file else {}
     state["passwd"] = passwd_entry(module.params["user"])
     state["dirs"] = {path: dir_state(path) for path in module.params["dirs"]}
     state["texts"] = read_texts(module.params["read"])
