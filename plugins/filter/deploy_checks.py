@@ -42,12 +42,14 @@ def data_dir_problems(data_dir, wal_dir="", protected=None):
 
 
 def etcd_foreign_changes(facts):
-    """facts: host, unit (the text of the unit before this run, None when there was none), rehomed
-    (the result of handing the data dirs to the user), dirs, user."""
+    """facts: host, unit (the text of the unit before this run, None when there was none), installed
+    (the result of etcd_member_files, which handed the data dirs to the user), dirs, user."""
     if not isinstance(facts, dict):
         raise AnsibleFilterError("etcd_foreign_changes expects a mapping of facts")
-    return foreign_changes(facts.get("host"), facts.get("unit"), bool((facts.get("rehomed") or {}).get("changed")),
-                           list(facts.get("dirs") or []), facts.get("user"))
+    dirs = list(facts.get("dirs") or [])
+    handed = (facts.get("installed") or {}).get("dirs") or {}
+    rehomed = any((handed.get(path) or {}).get("changed_below") for path in dirs)
+    return foreign_changes(facts.get("host"), facts.get("unit"), rehomed, dirs, facts.get("user"))
 
 
 class FilterModule:

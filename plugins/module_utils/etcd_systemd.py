@@ -12,7 +12,8 @@ import re
 _US_UTC = re.compile(r"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?) UTC$")
 _UNIX = re.compile(r"@(\d+)$")
 _NEVER = ("", "n/a", "0")
-SHOW_ARGS = ["--timestamp=us+utc", "--property=ActiveState,NeedDaemonReload,ActiveEnterTimestamp"]
+SHOW_ARGS = ["--timestamp=us+utc",
+             "--property=LoadState,UnitFileState,ActiveState,NeedDaemonReload,ActiveEnterTimestamp"]
 
 
 def systemd_time(value):
@@ -44,7 +45,9 @@ def parse_show(text):
 def service_state(show_text):
     """The state a deploy decides on, from ``systemctl show <unit> SHOW_ARGS``."""
     props = parse_show(show_text)
-    return {"active": props.get("ActiveState") == "active",
+    return {"loaded": props.get("LoadState") == "loaded",
+            "enabled": props.get("UnitFileState") in ("enabled", "enabled-runtime"),
+            "active": props.get("ActiveState") == "active",
             "needs_daemon_reload": props.get("NeedDaemonReload") == "yes",
             "active_since": systemd_time(props.get("ActiveEnterTimestamp", ""))}
 

@@ -10,9 +10,9 @@ module: etcd_member_state
 short_description: Read, in one run on a member, what a deploy decides on - service state, data, accounts, files
 version_added: 0.2.0
 description:
-  - Read-only. Reports whether the etcd service is active and since when, whether systemd needs a daemon
-    reload, whether the WAL directory holds WAL files (etcd counts such a member as initialized), the
-    latest change time of the member's files (unit, binary, CA, certificate, key), and the settings in its
+  - Read-only. Reports whether the etcd unit is loaded, enabled at boot and active and since when, whether
+    systemd needs a daemon reload, whether the WAL directory holds WAL files (etcd counts such a member as
+    initialized), the latest change time of the member's files (unit, binary, CA, certificate, key), and the settings in its
     bootstrap environment file.
   - For the checks before a deploy changes anything, also the service account (O(user)), what the data and
     WAL directories hold (O(dirs)) and the text of files such as the installed unit (O(read)).
@@ -72,6 +72,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+loaded:
+  description: Whether systemd knows the unit (its file exists); a host that never ran etcd has none.
+  returned: always
+  type: bool
+enabled:
+  description: Whether the unit starts at boot.
+  returned: always
+  type: bool
 active:
   description: Whether the service is active.
   returned: always

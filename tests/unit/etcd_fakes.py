@@ -364,3 +364,22 @@ def run_main(main, args, check_mode=False, diff=False):
         except ModuleExit as exc:
             return exc.result, exc.failed
     raise AssertionError("the module returned without exit_json or fail_json")
+
+
+def path_states(root):
+    """Every path below ``root`` with its content (files), mode, owner, group and mtime: to prove that
+    a run changed nothing (a re-run, check mode, a refusal)."""
+    import stat as stat_mod
+
+    found = {}
+    for base, dirs, files in os.walk(str(root)):
+        for name in dirs + files:
+            path = os.path.join(base, name)
+            st = os.lstat(path)
+            if stat_mod.S_ISREG(st.st_mode):
+                with open(path, "rb") as handle:
+                    content = handle.read()
+            else:
+                content = None
+            found[path] = (content, st.st_mode, st.st_uid, st.st_gid, st.st_mtime_ns)
+    return found

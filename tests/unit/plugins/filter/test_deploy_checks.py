@@ -79,7 +79,7 @@ def test_foreign_changes_name_what_kubeasz_did_and_what_to_use_instead():
     with open(template) as source:
         ours = source.read()
     assert UNIT_MARKER in ours  # the contract: the template carries the marker the rule looks for
-    base = {"host": "10.0.0.1", "dirs": ["/var/lib/etcd"], "user": "etcd", "rehomed": {"changed": False}}
+    base = {"host": "10.0.0.1", "dirs": ["/var/lib/etcd"], "user": "etcd", "installed": {"dirs": {"/var/lib/etcd": {"changed": True, "changed_below": False}}}}
     # our own unit, nothing handed over: nothing to say; no unit yet (a new member): nothing either
     assert notes(dict(base, unit=ours)) == []
     assert notes(dict(base, unit=None)) == []
@@ -92,9 +92,9 @@ def test_foreign_changes_name_what_kubeasz_did_and_what_to_use_instead():
     assert len(found) == 1 and found[0].startswith("10.0.0.1: the etcd unit was not written by ezops.etcd")
     assert "ezctl add-etcd" in found[0] and "playbooks/21.addetcd.yml" in found[0]
     # ezctl restore: root-owned data handed to etcd
-    found = notes(dict(base, unit=ours, rehomed={"changed": True}))
+    found = notes(dict(base, unit=ours, installed={"dirs": {"/var/lib/etcd": {"changed": False, "changed_below": True}}}))
     assert len(found) == 1 and "/var/lib/etcd were not owned by etcd" in found[0]
     assert "ezctl restore" in found[0] and "playbooks/95.restore.yml" in found[0]
-    assert len(notes(dict(base, unit=kubeasz, rehomed={"changed": True}))) == 2
+    assert len(notes(dict(base, unit=kubeasz, installed={"dirs": {"/var/lib/etcd": {"changed": False, "changed_below": True}}}))) == 2
     with pytest.raises(AnsibleFilterError):
         notes("10.0.0.1")

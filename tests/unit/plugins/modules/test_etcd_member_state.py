@@ -14,7 +14,7 @@ from ansible_collections.ezops.etcd.plugins.modules import etcd_member_state
 from etcd_fakes import run_main
 
 EPOCH = 1795443719  # 2026-11-23 14:21:59 UTC
-ACTIVE = ("ActiveState=active\nNeedDaemonReload=no\n"
+ACTIVE = ("LoadState=loaded\nUnitFileState=enabled\nActiveState=active\nNeedDaemonReload=no\n"
           "ActiveEnterTimestamp=Mon 2026-11-23 14:21:59.700000 UTC\n")
 
 
@@ -47,6 +47,7 @@ def test_an_active_member_with_data_and_files_changed_before_its_start(tmp_path)
     assert not failed and not result["changed"]
     assert calls == [["/bin/systemctl", "show", "etcd.service"] + etcd_systemd.SHOW_ARGS]
     assert result["active"] and not result["needs_daemon_reload"] and result["has_data"]
+    assert result["loaded"] and result["enabled"]
     assert result["active_since"] == pytest.approx(EPOCH + 0.7)
     # changed half a second before the start: no restart (whole seconds would say otherwise)
     assert result["files_changed_at"] == pytest.approx(EPOCH + 0.5)
@@ -55,11 +56,18 @@ def test_an_active_member_with_data_and_files_changed_before_its_start(tmp_path)
 
 
 def test_a_new_host_has_nothing(tmp_path):
-    show = "ActiveState=inactive\nNeedDaemonReload=no\nActiveEnterTimestamp=\n"
+    show = "LoadState=not-found\nUnitFileState=\nActiveState=inactive\nNeedDaemonReload=no\nActiveEnterTimestamp=\n"
     result, failed, dummy = run(show=show, wal_dir=str(tmp_path / "none"), files=[str(tmp_path / "x")],
                                 env_file=str(tmp_path / "absent.env"))
     assert not failed
-    assert result == dict(result, active=False, has_data=False, active_since=0.0, files_changed_at=0.0, env={})
+    assert result == dict(result, loaded=False, enabled=False, active=False, has_data=False, active_since=0.0,
+                          files_changed_at=0.0, env={})
+
+
+def test_a_stopped_member_left_disabled_is_loaded_but_not_enabled():
+    show = ACTIVE.replace("UnitFileState=enabled", "UnitFileState=disabled").replace("=active", "=inactive")
+    result, failed, dummy = run(show=show)
+    assert not failed and result["loaded"] and not result["enabled"] and not result["active"]
 
 
 def test_a_wal_dir_without_wal_files_is_no_data_and_a_reload_is_reported(tmp_path):
