@@ -1,6 +1,7 @@
 # Copyright: ezops.etcd contributors
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""The deploy_problems, deploy_host_problems, data_dir_problems and etcd_foreign_changes filters: what 02.etcd.yml (and
+"""The deploy_problems, deploy_host_problems, data_dir_problems, etcd_foreign_changes and
+etcd_member_count_warning filters: what 02.etcd.yml (and
 every playbook that installs a member, or moves a data dir aside) refuses before it changes
 anything. The rules live in module_utils."""
 
@@ -12,6 +13,7 @@ from ansible_collections.ezops.etcd.plugins.module_utils.etcd_deploy_checks impo
     deploy_problems,
     foreign_changes,
     host_problems,
+    member_count_warning,
     path_problems,
 )
 
@@ -52,7 +54,17 @@ def etcd_foreign_changes(facts):
     return foreign_changes(facts.get("host"), facts.get("unit"), rehomed, dirs, facts.get("user"))
 
 
+def etcd_member_count_warning(count, group="etcd"):
+    """count: the number of members; group: the inventory group named in the warning."""
+    try:
+        count = int(count)
+    except (TypeError, ValueError):
+        raise AnsibleFilterError("etcd_member_count_warning expects a number of members, not %r" % (count,))
+    return member_count_warning(group, count)
+
+
 class FilterModule:
     def filters(self):
         return {"deploy_problems": _deploy_problems, "deploy_host_problems": deploy_host_problems,
-                "data_dir_problems": data_dir_problems, "etcd_foreign_changes": etcd_foreign_changes}
+                "data_dir_problems": data_dir_problems, "etcd_foreign_changes": etcd_foreign_changes,
+                "etcd_member_count_warning": etcd_member_count_warning}

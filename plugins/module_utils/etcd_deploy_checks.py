@@ -18,6 +18,7 @@ import posixpath
 import re
 
 from ansible_collections.ezops.etcd.plugins.module_utils.etcd_aside import is_aside_name
+from ansible_collections.ezops.etcd.plugins.module_utils.etcd_common import fault_tolerance, quorum
 from ansible_collections.ezops.etcd.plugins.module_utils.etcd_flags import (
     extra_args_problems,
     metrics_url_problems,
@@ -169,6 +170,16 @@ def member_problems(names, addresses=None, ports=None):
         else:
             seen[target] = name
     return problems
+
+
+def member_count_warning(group, count):
+    """A warning for an even number of members (they tolerate no more failures than one member fewer
+    and add write latency), or "" for an odd one."""
+    if count <= 0 or count % 2:
+        return ""
+    return ("WARNING: [%s] has %d members. An even count tolerates no more failures than one member fewer "
+            "(%d members need %d for a quorum and tolerate %d down, like %d) and adds write latency: use 3 or 5."
+            % (group, count, count, quorum(count), fault_tolerance(count), count - 1))
 
 
 def deploy_problems(settings):

@@ -158,8 +158,12 @@ def test_rotation_to_a_dedicated_etcd_ca_killed_and_resumed_without_a_failed_wri
     assert sum(r["acked"] for r in reports) >= 50
     assert [r["failed"] for r in reports] == [0] * len(reports), [r["failures"] for r in reports]
     assert all(r["read_back_ok"] and r["missing_count"] == 0 for r in reports)
-    # one member at a time: never two endpoints down in two health samples in a row
-    assert all(r["health_samples"] >= 10 and r["max_unhealthy_sustained"] <= 1 for r in reports), reports
+    # one member at a time: never two endpoints down in two health samples in a row. Every process
+    # that ran through a phase sampled; the one started by the last restart may live only seconds
+    # (until standin_reports stops it), so it is not held to a count of samples.
+    assert all(r["max_unhealthy_sustained"] <= 1 for r in reports), reports
+    assert all(r["health_samples"] >= 10 for r in reports if r["seconds"] >= 20), reports
+    assert sum(r["seconds"] >= 20 for r in reports) >= 2, reports
     # the apiserver now uses a client certificate of the new CA and verifies the members with it alone
     assert unit_flags(APISERVER) == {
         "etcd-cafile": "/etc/kubernetes/ssl/etcd-ca.pem", "etcd-certfile": "/etc/kubernetes/ssl/apiserver-etcd-client.pem",

@@ -98,3 +98,24 @@ def test_foreign_changes_name_what_kubeasz_did_and_what_to_use_instead():
     assert len(notes(dict(base, unit=kubeasz, installed={"dirs": {"/var/lib/etcd": {"changed": False, "changed_below": True}}}))) == 2
     with pytest.raises(AnsibleFilterError):
         notes("10.0.0.1")
+
+
+@pytest.mark.parametrize("count, says", [
+    (4, "[etcd] has 4 members. An even count tolerates no more failures than one member fewer (4 members need 3 "
+        "for a quorum and tolerate 1 down, like 3)"),
+    (2, "(2 members need 2 for a quorum and tolerate 0 down, like 1)"),
+    (6, "(6 members need 4 for a quorum and tolerate 2 down, like 5)"),
+])
+def test_an_even_member_count_is_warned_with_the_quorum_arithmetic(count, says):
+    warn = DeployChecks().filters()["etcd_member_count_warning"]
+    assert says in warn(count, "etcd") and warn(count).startswith("WARNING: ")
+
+
+@pytest.mark.parametrize("count", [0, 1, 3, 5, 7])
+def test_an_odd_member_count_or_none_gives_no_warning(count):
+    assert DeployChecks().filters()["etcd_member_count_warning"](count, "etcd") == ""
+
+
+def test_the_member_count_warning_refuses_what_is_not_a_number():
+    with pytest.raises(AnsibleFilterError):
+        DeployChecks().filters()["etcd_member_count_warning"]("three")
