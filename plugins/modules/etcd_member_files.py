@@ -173,7 +173,10 @@ def main():
     try:
         for spec in module.params["dirs"]:
             changed, below = ensure_dir(module, spec, module.check_mode)
-            result["dirs"][spec["path"]] = {"changed": changed, "changed_below": below}
+            # a directory listed twice (the data dir as its own WAL dir) reports what either pass did
+            seen = result["dirs"].get(spec["path"], {"changed": False, "changed_below": False})
+            result["dirs"][spec["path"]] = {"changed": seen["changed"] or changed,
+                                            "changed_below": seen["changed_below"] or below}
             result["changed"] |= changed or below
         for spec in module.params["files"]:
             if not spec["checksum"]:
