@@ -14,8 +14,9 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 from ansible.utils.hashing import checksum, checksum_s
 
+from ansible_collections.ezops.etcd.plugins.module_utils.etcd_member_files import read_text
+
 MODULE = "ezops.etcd.etcd_member_files"
-DIFF_LIMIT = 64 * 1024
 
 
 class ActionModule(ActionBase):
@@ -48,23 +49,12 @@ class ActionModule(ActionBase):
             specs.append(dict({k: v for k, v in spec.items() if k not in ("src", "content", "optional")}, checksum=digest))
         return specs, sources
 
-    @staticmethod
-    def _text_of(source):
-        kind, value = source
-        if kind == "text":
-            return value
-        try:
-            with open(value, "rb") as handle:
-                data = handle.read(DIFF_LIMIT + 1)
-            return None if len(data) > DIFF_LIMIT else data.decode("utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
-
     def _diff(self, specs, sources, befores):
         index = {spec["dest"]: n for n, spec in enumerate(specs)}
         diffs = []
         for entry in befores:
-            after = self._text_of(sources[index[entry["dest"]]])
+            kind, value = sources[index[entry["dest"]]]
+            after = value if kind == "text" else read_text(value)
             if entry["before"] is not None and after is not None:
                 diffs.append({"before_header": entry["dest"], "after_header": entry["dest"],
                               "before": entry["before"], "after": after})

@@ -10,23 +10,11 @@ renamed over the destination: no reader ever sees a half-written file or a key w
 from __future__ import annotations
 
 import grp
-import hashlib
 import os
 import pwd
 import tempfile
 
-DIFF_LIMIT = 64 * 1024  # larger "before" texts are not shown in a diff
-
-
-def sha1_of(path):
-    """The SHA-1 of a regular file (what Ansible's checksum() gives), or None when there is none."""
-    if not os.path.isfile(path):
-        return None
-    digest = hashlib.sha1()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+DIFF_LIMIT = 64 * 1024  # larger texts are not shown in a diff
 
 
 def file_args(path, spec):
@@ -72,8 +60,9 @@ def ensure_dir(module, spec, check_mode):
     return changed, below
 
 
-def read_before(path):
-    """The text of ``path`` for a diff, or None when it is missing, too large or not text."""
+def read_text(path):
+    """The text of ``path`` for a diff, or None when it is missing, too large or not text. The module
+    reads the file it replaces with it, the action plugin the controller's new file."""
     try:
         if os.path.getsize(path) > DIFF_LIMIT:
             return None
@@ -111,14 +100,14 @@ def install_file(module, spec, check_mode):
     if os.path.isdir(dest):
         raise ValueError("%s is a directory, not a file: move it aside, then run again" % dest)
     outcome = {"changed": False, "needs_content": False}
-    if sha1_of(dest) != spec["checksum"]:
+    if module.sha1(dest) != spec["checksum"]:
         if spec.get("diff"):
-            outcome["before"] = read_before(dest) if os.path.exists(dest) else ""
+            outcome["before"] = read_text(dest) if os.path.exists(dest) else ""
         staged = spec.get("staged")
         if check_mode or not staged:
             outcome.update(changed=check_mode, needs_content=not check_mode)
             return outcome
-        if sha1_of(staged) != spec["checksum"]:
+        if module.sha1(staged) != spec["checksum"]:
             raise ValueError("the content sent for %s arrived damaged (checksum differs): run again" % dest)
         if spec.get("backup") and os.path.exists(dest):
             outcome["backup_file"] = module.backup_local(dest)
